@@ -1,0 +1,117 @@
+using System;
+using System.Collections.Generic;
+using System.Linq;
+using System.Runtime.CompilerServices;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace OneLoRA;
+
+/// <summary>
+/// Attaches adapters to given layers of a model. Generated <c>AttachAdapters</c> and runtime attach both end
+/// here; all the wiring (freezing, registration, hooks, lookup) lives in this one place.
+/// </summary>
+public static class Peft
+{
+    private static readonly ConditionalWeakTable<Linear, LinearAdapter> AdapterOf = new();
+    private static readonly ConditionalWeakTable<nn.Module, PeftAttachment> AttachmentOf = new();
+
+    /// <summary>
+    /// Freezes every parameter of <paramref name="root"/>, creates one adapter per target layer with
+    /// <paramref name="method"/>, registers each adapter as a submodule of its layer (so it appears in
+    /// <c>named_parameters()</c>/<c>state_dict()</c> as <c>&lt;path&gt;.&lt;adapter&gt;.&lt;param&gt;</c>), installs a
+    /// forward hook so <c>layer.call(x)</c> goes through the adapter, and unfreezes what the method trains.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">The model already has adapters, or a layer is listed twice or already adapted.</exception>
+    public static PeftAttachment Attach(nn.Module root, IReadOnlyList<TargetLayer> layers, IPeftMethod method)
+    {
+        ArgumentNullException.ThrowIfNull(root);
+        ArgumentNullException.ThrowIfNull(layers);
+        ArgumentNullException.ThrowIfNull(method);
+        TorchRuntime.EnsureLoaded();
+
+        if (AttachmentOf.TryGetValue(root, out var existing))
+            throw new InvalidOperationException(
+                $"{root.GetType().Name} already has {existing.Method.Name} adapters attached; attach once per model instance.");
+        var duplicate = layers.GroupBy(l => l.Layer).FirstOrDefault(g => g.Count() > 1);
+        if (duplicate is not null)
+            throw new InvalidOperationException(
+                $"Layer listed twice for adaptation: {string.Join(", ", duplicate.Select(l => $"'{l.Path}'"))}.");
+        foreach (var l in layers)
+            if (AdapterOf.TryGetValue(l.Layer, out var other))
+                throw new InvalidOperationException($"Layer '{l.Path}' already carries an adapter (at '{other.Path}').");
+
+        foreach (var p in root.parameters()) p.requires_grad = false;
+
+        var adapters = method.CreateAdapters(layers);
+        if (adapters.Count != layers.Count)
+            throw new InvalidOperationException(
+                $"{method.Name} created {adapters.Count} adapters for {layers.Count} layers.");
+
+        var adapted = new List<AdaptedLayer>(layers.Count);
+        for (int i = 0; i < layers.Count; i++)
+        {
+            var (path, layer) = layers[i];
+            var adapter = adapters[i];
+            adapter.Path = path;
+            layer.register_module(adapter.GetName(), adapter);
+            AdapterOf.Add(layer, adapter);
+            adapted.Add(new AdaptedLayer(path, layer, adapter));
+        }
+
+        var extras = method.ExtraTrainableParameters(root, layers).ToList();
+        foreach (var (_, p) in extras) p.requires_grad = true;
+
+        var attachment = new PeftAttachment(root, method, adapted, extras);
+        foreach (var a in adapted)
+        {
+            var adapter = a.Adapter;
+            var layer = a.Layer;
+            attachment.AddHook(layer.register_forward_hook((_, input, output) =>
+                adapter.IsActive ? adapter.Adapt(layer, input, output) : output));
+        }
+        AttachmentOf.Add(root, attachment);
+        return attachment;
+    }
+
+    /// <summary>The attachment of a model, or null when none was attached.</summary>
+    public static PeftAttachment? AttachmentFor(nn.Module root) =>
+        AttachmentOf.TryGetValue(root, out var a) ? a : null;
+
+    /// <summary>The adapter on a layer, or null.</summary>
+    public static LinearAdapter? AdapterFor(Linear layer) =>
+        AdapterOf.TryGetValue(layer, out var a) ? a : null;
+}
+
+/// <summary>Entry points of generated interceptors. Not for direct use.</summary>
+public static class PeftRuntime
+{
+    /// <summary>Replaces <c>layer.forward(x)</c>: base forward plus the adapter's contribution when one is active.</summary>
+    public static Tensor Forward(Linear layer, Tensor x)
+    {
+        var adapter = Peft.AdapterFor(layer);
+        return adapter is { IsActive: true } ? adapter.Forward(layer, x) : layer.forward(x);
+    }
+
+    /// <summary>
+    /// Replaces <c>layer.call(x)</c>: runs the layer's hooks in order; the adapter's own forward hook
+    /// (installed by attach) adds its contribution, so user hooks see the adapted output.
+    /// </summary>
+    public static Tensor Call(Linear layer, Tensor x) => layer.call(x);
+}
+
+/// <summary>Extensions on any attached model (generated or runtime attach).</summary>
+public static class PeftModuleExtensions
+{
+    /// <summary>The model's attachment.</summary>
+    /// <exception cref="InvalidOperationException">No adapters are attached.</exception>
+    public static PeftAttachment Adapters(this nn.Module model) =>
+        Peft.AttachmentFor(model)
+        ?? throw new InvalidOperationException($"{model.GetType().Name} has no adapters attached; call AttachAdapters first.");
+
+    /// <summary>The parameters to hand to the optimizer.</summary>
+    public static IEnumerable<Parameter> TrainableParameters(this nn.Module model) => model.Adapters().TrainableParameters();
+
+    /// <summary>Trainable versus total parameters.</summary>
+    public static ParameterReport ParameterReport(this nn.Module model) => model.Adapters().Report();
+}

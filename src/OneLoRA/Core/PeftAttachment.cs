@@ -1,0 +1,100 @@
+using System;
+using System.Collections.Generic;
+using System.Linq;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace OneLoRA;
+
+/// <summary>One adapted layer of an attachment.</summary>
+public sealed record AdaptedLayer(string Path, Linear Layer, LinearAdapter Adapter);
+
+/// <summary>
+/// The adapters of one model: created by <see cref="Peft.Attach"/> (directly, from generated
+/// <c>AttachAdapters</c>, or by runtime attach). Merges, unmerges, lists trainable parameters, reports counts.
+/// </summary>
+public sealed class PeftAttachment
+{
+    private readonly List<(string Name, Parameter Parameter)> extraTrainable;
+    private readonly List<nn.HookableModule<Func<nn.Module<Tensor, Tensor>, Tensor, Tensor>, Func<nn.Module<Tensor, Tensor>, Tensor, Tensor, Tensor>>.HookRemover> hooks = new();
+
+    internal PeftAttachment(nn.Module root, IPeftMethod method, IReadOnlyList<AdaptedLayer> layers, List<(string, Parameter)> extraTrainable)
+    {
+        Root = root;
+        Method = method;
+        Layers = layers;
+        this.extraTrainable = extraTrainable;
+    }
+
+    /// <summary>The model the adapters are attached to.</summary>
+    public nn.Module Root { get; }
+
+    /// <summary>The method that created the adapters.</summary>
+    public IPeftMethod Method { get; }
+
+    /// <summary>The adapted layers, in attach order.</summary>
+    public IReadOnlyList<AdaptedLayer> Layers { get; }
+
+    /// <summary>Parameters outside adapters that are trained (norms, biases, heads trained in full).</summary>
+    public IReadOnlyList<(string Name, Parameter Parameter)> ExtraTrainable => extraTrainable;
+
+    /// <summary>True when every adapter is merged into its layer.</summary>
+    public bool IsMerged => Layers.Count > 0 && Layers.All(l => l.Adapter.IsMerged);
+
+    /// <summary>Adapter lookup by dotted layer path.</summary>
+    public LinearAdapter this[string path] =>
+        Layers.FirstOrDefault(l => l.Path == path)?.Adapter
+        ?? throw new KeyNotFoundException($"No adapted layer at '{path}'. Adapted layers: {string.Join(", ", Layers.Select(l => l.Path))}.");
+
+    /// <summary>Every trainable parameter with a stable dotted name: adapters first, then extras.</summary>
+    public IEnumerable<(string Name, Parameter Parameter)> NamedTrainableParameters()
+    {
+        foreach (var l in Layers)
+            foreach (var (name, p) in l.Adapter.named_parameters())
+                if (p.requires_grad) yield return ($"{l.Path}.{l.Adapter.GetName()}.{name}", p);
+        foreach (var e in extraTrainable)
+            if (e.Parameter.requires_grad) yield return e;
+    }
+
+    /// <summary>The parameters to hand to the optimizer.</summary>
+    public IEnumerable<Parameter> TrainableParameters() => NamedTrainableParameters().Select(p => p.Parameter);
+
+    /// <summary>Trains a whole submodule (e.g. a new classification head; PEFT's modules_to_save).</summary>
+    public void TrainFully(string path, nn.Module module)
+    {
+        foreach (var (name, p) in module.named_parameters())
+        {
+            p.requires_grad = true;
+            if (!extraTrainable.Any(e => ReferenceEquals(e.Parameter, p)))
+                extraTrainable.Add(($"{path}.{name}", p));
+        }
+    }
+
+    /// <summary>Folds every adapter into its layer: inference then costs exactly the base model.</summary>
+    public void Merge()
+    {
+        foreach (var l in Layers) l.Adapter.Merge(l.Layer);
+    }
+
+    /// <summary>Undoes <see cref="Merge"/>, restoring the base weights.</summary>
+    public void Unmerge()
+    {
+        foreach (var l in Layers) l.Adapter.Unmerge(l.Layer);
+    }
+
+    /// <summary>Trainable versus total parameters of the model.</summary>
+    public ParameterReport Report()
+    {
+        long total = 0;
+        var seen = new HashSet<IntPtr>();
+        foreach (var p in Root.parameters())
+            if (seen.Add(p.Handle)) total += p.numel();
+        long trainable = 0;
+        var counted = new HashSet<IntPtr>();
+        foreach (var (_, p) in NamedTrainableParameters())
+            if (counted.Add(p.Handle)) trainable += p.numel();
+        return new ParameterReport(trainable, total, Layers.Count, Method.Name);
+    }
+
+    internal void AddHook(nn.HookableModule<Func<nn.Module<Tensor, Tensor>, Tensor, Tensor>, Func<nn.Module<Tensor, Tensor>, Tensor, Tensor, Tensor>>.HookRemover hook) => hooks.Add(hook);
+}

@@ -1,0 +1,61 @@
+using System.Collections.Generic;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace OneLoRA.Methods.OneLoRA;
+
+/// <summary>
+/// 1LoRA (Quercia et al., arXiv:2503.08333, Listing 1): <c>y = W0·x + β0 + b·(1ᵀx)</c>.
+/// Compression is the feature sum 1ᵀx (or vᵀx for a fixed random v ~ N(0, 1), the Table S1 ablation);
+/// decompression is the trainable <c>b ∈ R^d</c>, zeros at init, so the adapted model starts as the base model.
+/// ΔW = b·1ᵀ (b·vᵀ): merging adds b[i] (b[i]·v[j]) to row i of W0. Training never builds ΔW.
+/// </summary>
+public sealed class OneLoRAAdapter : LinearAdapter
+{
+    // Field names are the registered names (TorchSharp's .to() writes back by name).
+    private readonly Parameter b;
+    private readonly Tensor? v;
+
+    /// <param name="layer">The layer to adapt.</param>
+    /// <param name="compression">Fixed compression vector of length in_features; null for the feature sum.</param>
+    public OneLoRAAdapter(Linear layer, Tensor? compression = null) : base("onelora", layer)
+    {
+        b = new Parameter(zeros(OutFeatures, dtype: layer.weight!.dtype, device: layer.weight.device));
+        if (compression is not null)
+        {
+            if (compression.shape is not [var k] || k != InFeatures)
+                throw new System.ArgumentException(
+                    $"1LoRA compression vector must have shape [{InFeatures}], got [{string.Join(", ", compression.shape)}].", nameof(compression));
+            v = compression;
+        }
+        RegisterComponents();
+    }
+
+    /// <summary>The trainable decompression vector b (out_features).</summary>
+    public Parameter B => b;
+
+    /// <summary>The fixed random compression vector, or null for the feature sum.</summary>
+    public Tensor? CompressionVector => v;
+
+    /// <summary>1ᵀx (or vᵀx) over the last dimension, keeping it: shape [..., 1].</summary>
+    public Tensor Compress(Tensor x) => v is null ? x.sum(-1, keepdim: true) : matmul(x, v).unsqueeze(-1);
+
+    /// <inheritdoc />
+    public override Tensor Adapt(Linear layer, Tensor x, Tensor baseOutput) => baseOutput.addcmul(Compress(x), b, 1);
+
+    /// <summary>ΔW = b·1ᵀ (or b·vᵀ), shape [out, in].</summary>
+    public Tensor DeltaWeight() => v is null ? b.unsqueeze(1).expand(OutFeatures, InFeatures) : outer(b, v);
+
+    /// <inheritdoc />
+    protected override void MergeInto(Linear layer) => AddInPlace(layer.weight!, DeltaWeight());
+
+    /// <inheritdoc />
+    protected override void UnmergeFrom(Linear layer) => AddInPlace(layer.weight!, DeltaWeight(), alpha: -1);
+
+    /// <inheritdoc />
+    public override IEnumerable<(string Key, Tensor Tensor)> AdapterTensors()
+    {
+        yield return ("onelora_b", b);
+        if (v is not null) yield return ("onelora_v", v);
+    }
+}
