@@ -83,8 +83,15 @@ public abstract class LinearAdapter : nn.Module
     /// <summary>
     /// The adapter's tensors for <c>adapter_model.safetensors</c>, keyed by the suffix after the layer path
     /// (PEFT's names where PEFT has the method, e.g. <c>lora_A.weight</c>; ours otherwise, e.g. <c>onelora_b</c>).
+    /// These are the live parameters/buffers (not copies): loading an adapter file copies into them.
     /// </summary>
     public abstract IEnumerable<(string Key, Tensor Tensor)> AdapterTensors();
+
+    /// <summary>
+    /// Tensors shared by all adapters of one attach (VeRA's projections), keyed relative to <c>base_model.</c>
+    /// (e.g. <c>vera_A</c>); saved once. Live tensors, like <see cref="AdapterTensors"/>. Default: none.
+    /// </summary>
+    public virtual IEnumerable<(string Key, Tensor Tensor)> SharedTensors() => [];
 
     /// <summary>The trainable parameters of this adapter.</summary>
     public IEnumerable<Parameter> TrainableParameters()
