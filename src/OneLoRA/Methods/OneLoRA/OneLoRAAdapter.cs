@@ -40,8 +40,13 @@ public sealed class OneLoRAAdapter : LinearAdapter
     /// <summary>1ᵀx (or vᵀx) over the last dimension, keeping it: shape [..., 1].</summary>
     public Tensor Compress(Tensor x) => v is null ? x.sum(-1, keepdim: true) : matmul(x, v).unsqueeze(-1);
 
-    /// <inheritdoc />
-    public override Tensor Adapt(Linear layer, Tensor x, Tensor baseOutput) => baseOutput.addcmul(Compress(x), b, 1);
+    /// <summary>
+    /// y + s·bᵀ as one addmm with inner size 1: its backward is two GEMVs (grad_b = sᵀg, grad_s = g·b) with no
+    /// token×d temporaries, which makes 1LoRA cost about what the frozen layer costs (see tests/OneLoRA.Benchmarks).
+    /// </summary>
+    public override Tensor Adapt(Linear layer, Tensor x, Tensor baseOutput) =>
+        addmm(baseOutput.reshape(-1, OutFeatures), Compress(x).reshape(-1, 1), b.view(1, OutFeatures), beta: 1, alpha: 1)
+            .view(baseOutput.shape);
 
     /// <summary>ΔW = b·1ᵀ (or b·vᵀ), shape [out, in].</summary>
     public Tensor DeltaWeight() => v is null ? b.unsqueeze(1).expand(OutFeatures, InFeatures) : outer(b, v);
