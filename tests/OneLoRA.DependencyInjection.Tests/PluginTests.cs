@@ -20,7 +20,7 @@ public sealed class PluginDependency
 /// <summary>A test double plugin that needs a service besides the options (created with ActivatorUtilities).</summary>
 public sealed class NeedsServicesMethod(PeftOptions options, PluginDependency dependency) : PeftMethodBase(options)
 {
-    public PluginDependency Dependency { get; } = Interlocked(dependency);
+    public PluginDependency Dependency { get; } = Counted(dependency);
 
     public override string Name => "NeedsServices";
 
@@ -29,7 +29,7 @@ public sealed class NeedsServicesMethod(PeftOptions options, PluginDependency de
     public override IReadOnlyList<LinearAdapter> CreateAdapters(IReadOnlyList<TargetLayer> layers) =>
         layers.Select(l => (LinearAdapter)new OneLoRAAdapter(l.Layer)).ToList();
 
-    private static PluginDependency Interlocked(PluginDependency d)
+    private static PluginDependency Counted(PluginDependency d)
     {
         System.Threading.Interlocked.Increment(ref d.Created);
         return d;
