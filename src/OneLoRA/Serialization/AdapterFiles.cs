@@ -192,10 +192,16 @@ public static class AdapterFiles
         return stream.ToArray();
     }
 
+    /// <summary>
+    /// Modules owning extra trainables, except adapted layers (their trained biases are PEFT's <c>bias</c> option,
+    /// not a module to save); null when none, as PEFT writes it.
+    /// </summary>
     private static List<string>? ModulesToSave(PeftAttachment attachment)
     {
+        var adapted = attachment.Layers.Select(l => l.Path).ToHashSet(StringComparer.Ordinal);
         var modules = attachment.ExtraTrainable
             .Select(e => e.Name.LastIndexOf('.') is var dot and > 0 ? e.Name[..dot] : e.Name)
+            .Where(m => !adapted.Contains(m))
             .Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToList();
         return modules.Count == 0 ? null : modules;
     }

@@ -92,7 +92,7 @@ public sealed class AdapterFilesTests : IDisposable
     public void Config_is_sorted_indented_by_two_and_names_type_targets_and_method_entries()
     {
         using var model = new TinyNet();
-        model.AttachForTest(new PeftOptions { Method = "OneLoRA", TrainNorms = true });
+        model.AttachForTest(new PeftOptions { Method = "OneLoRA", TrainNorms = true, TrainBiases = true });
         model.SaveAdapters(dir.Path, baseModelNameOrPath: "runs/pretrained-vit");
 
         var text = File.ReadAllText(Path.Combine(dir.Path, AdapterFiles.ConfigFileName));
@@ -104,7 +104,9 @@ public sealed class AdapterFilesTests : IDisposable
         Assert.Equal("ONELORA", root.GetProperty("peft_type").GetString());
         Assert.Equal(["fc1", "fc2"], root.GetProperty("target_modules").EnumerateArray().Select(e => e.GetString()));
         Assert.Equal(JsonValueKind.Null, root.GetProperty("task_type").ValueKind);
+        // The adapted layers' trained biases are not whole modules to save; the trained LayerNorm is.
         Assert.Equal(["norm"], root.GetProperty("modules_to_save").EnumerateArray().Select(e => e.GetString()));
+        Assert.True(root.GetProperty("train_biases").GetBoolean());
         Assert.True(root.GetProperty("inference_mode").GetBoolean());
         Assert.True(root.GetProperty("train_norms").GetBoolean());
         Assert.False(root.GetProperty("random_compression").GetBoolean());
