@@ -25,11 +25,12 @@ namespace OneLoRA.Generators
         /// <summary>Parses one attributed class declaration.</summary>
         public static PeftClassModel? Parse(GeneratorAttributeSyntaxContext context, CancellationToken ct)
         {
-            if (context.TargetSymbol is not INamedTypeSymbol type || type.TypeKind != TypeKind.Class || context.Attributes.IsEmpty)
-                return null;
-            var attribute = context.Attributes[0];
+            if (context.TargetSymbol is not INamedTypeSymbol type || type.TypeKind != TypeKind.Class) return null;
+            // context.Attributes holds every [Peft] of the class in this file, also those on other partial parts.
+            var attribute = context.Attributes.FirstOrDefault(a =>
+                a.ApplicationSyntaxReference is { } r && r.SyntaxTree == context.TargetNode.SyntaxTree && context.TargetNode.Span.Contains(r.Span));
             // A duplicated [Peft] (an error) must not yield two files with one hint name: only the first one generates.
-            if (!IsFirstPeftAttribute(type, attribute)) return null;
+            if (attribute is null || !IsFirstPeftAttribute(type, attribute)) return null;
             if (!IsPartialAll(type, ct) || !DerivesFromModule(type)) return null;
 
             var compilation = context.SemanticModel.Compilation;
@@ -134,14 +135,19 @@ namespace OneLoRA.Generators
 
         private static bool IsFirstPeftAttribute(INamedTypeSymbol type, AttributeData attribute)
         {
+            var mine = attribute.ApplicationSyntaxReference;
+            if (mine is null) return false;
             foreach (var a in type.GetAttributes())
-                if (a.AttributeClass is { Name: "PeftAttribute" } c && IsIn(c, "OneLoRA"))
-                    return ReferenceEquals(a, attribute) || SameSyntax(a.ApplicationSyntaxReference, attribute.ApplicationSyntaxReference);
-            return false;
+                if (a.AttributeClass is { Name: "PeftAttribute" } c && IsIn(c, "OneLoRA") && a.ApplicationSyntaxReference is { } other && Before(other, mine))
+                    return false;
+            return true;
         }
 
-        private static bool SameSyntax(SyntaxReference? a, SyntaxReference? b) =>
-            a is not null && b is not null && a.SyntaxTree == b.SyntaxTree && a.Span == b.Span;
+        private static bool Before(SyntaxReference a, SyntaxReference b)
+        {
+            int byFile = string.CompareOrdinal(a.SyntaxTree.FilePath, b.SyntaxTree.FilePath);
+            return byFile < 0 || (byFile == 0 && a.Span.Start < b.Span.Start);
+        }
 
         /// <summary>Every declaration of the class and of its containing types says <c>partial</c>.</summary>
         private static bool IsPartialAll(INamedTypeSymbol type, CancellationToken ct)
