@@ -35,9 +35,8 @@ namespace OneLoRA.Generators
 
             var compilation = context.SemanticModel.Compilation;
             var options = ParseOptions(attribute, compilation);
-            var targets = NamedString(attribute, "Targets") ?? "*";
-            var exclude = NamedString(attribute, "Exclude") ?? "";
-            var members = SelectMembers(type, targets, exclude);
+            var selected = SelectMembers(type, attribute);
+            var members = selected.Select(m => m.Spec).ToEquatableArray();
 
             var spec = new PeftClassSpec(
                 HintName(type),
@@ -46,8 +45,9 @@ namespace OneLoRA.Generators
                 Declaration(type),
                 DisplayName(type),
                 options,
-                members);
-            var calls = FindCalls(type, members, context.SemanticModel, ct);
+                members,
+                HasPeftBase(type));
+            var calls = FindCalls(type, selected, context.SemanticModel, ct);
             return new PeftClassModel(spec, calls);
         }
 
@@ -57,9 +57,11 @@ namespace OneLoRA.Generators
         /// Instance fields and properties declared in the class: Linear / ModuleList&lt;Linear&gt; / Linear[] members
         /// selected by the globs, and [Peft]-class members (single, ModuleList or array) not excluded. [NoPeft] skips both.
         /// </summary>
-        private static EquatableArray<PeftMemberSpec> SelectMembers(INamedTypeSymbol type, string targets, string exclude)
+        private static List<(ISymbol Member, PeftMemberSpec Spec)> SelectMembers(INamedTypeSymbol type, AttributeData attribute)
         {
-            var result = new List<PeftMemberSpec>();
+            var targets = NamedString(attribute, "Targets") ?? "*";
+            var exclude = NamedString(attribute, "Exclude") ?? "";
+            var result = new List<(ISymbol, PeftMemberSpec)>();
             foreach (var member in type.GetMembers())
             {
                 ITypeSymbol? memberType = member switch
@@ -75,15 +77,15 @@ namespace OneLoRA.Generators
                 if (IsLinear(element))
                 {
                     if (TargetGlob.Selects(targets, exclude, member.Name, "Linear"))
-                        result.Add(new PeftMemberSpec(member.Name, Access(member.Name), "Linear", shape, IsNested: false));
+                        result.Add((member, new PeftMemberSpec(member.Name, Access(member.Name), "Linear", shape, IsNested: false)));
                 }
                 else if (element is INamedTypeSymbol nested && IsPeftClass(nested))
                 {
                     if (!TargetGlob.AnyMatch(TargetGlob.Split(exclude), member.Name, nested.Name))
-                        result.Add(new PeftMemberSpec(member.Name, Access(member.Name), nested.Name, shape, IsNested: true));
+                        result.Add((member, new PeftMemberSpec(member.Name, Access(member.Name), nested.Name, shape, IsNested: true)));
                 }
             }
-            return result.ToEquatableArray();
+            return result;
         }
 
         private static (MemberShape Shape, ITypeSymbol? Element) Shape(ITypeSymbol type)
@@ -110,6 +112,13 @@ namespace OneLoRA.Generators
             for (var t = type.BaseType; t is not null; t = t.BaseType)
                 if (t is { Name: "Module", ContainingType: { Name: "nn", ContainingType: { Name: "torch", ContainingType: null } torch } } && IsIn(torch, "TorchSharp"))
                     return true;
+            return false;
+        }
+
+        private static bool HasPeftBase(INamedTypeSymbol type)
+        {
+            for (var t = type.BaseType; t is not null; t = t.BaseType)
+                if (IsPeftClass(t)) return true;
             return false;
         }
 
@@ -290,12 +299,19 @@ namespace OneLoRA.Generators
         /// where <c>m</c> is an adapted member, <c>this.m</c>, or <c>m[i]</c> / <c>this.m[i]</c> of an adapted collection.
         /// </summary>
         private static EquatableArray<InterceptedCallSpec> FindCalls(
-            INamedTypeSymbol type, EquatableArray<PeftMemberSpec> members, SemanticModel attributeModel, CancellationToken ct)
+            INamedTypeSymbol type, List<(ISymbol Member, PeftMemberSpec Spec)> selected, SemanticModel attributeModel, CancellationToken ct)
         {
-            var singles = new HashSet<string>();
-            var collections = new HashSet<string>();
-            foreach (var m in members)
-                if (!m.IsNested) (m.Shape == MemberShape.Single ? singles : collections).Add(m.Name);
+            // Adapted members of this class and of [Peft] base classes (their layers are attached through base.CollectTargetLayers).
+            var singles = new HashSet<ISymbol>(SymbolEqualityComparer.Default);
+            var collections = new HashSet<ISymbol>(SymbolEqualityComparer.Default);
+            void Add(List<(ISymbol Member, PeftMemberSpec Spec)> members)
+            {
+                foreach (var (member, spec) in members)
+                    if (!spec.IsNested) (spec.Shape == MemberShape.Single ? singles : collections).Add(member.OriginalDefinition);
+            }
+            Add(selected);
+            for (var t = type.BaseType; t is not null; t = t.BaseType)
+                if (PeftAttributeOf(t.OriginalDefinition) is { } baseAttribute) Add(SelectMembers(t.OriginalDefinition, baseAttribute));
             if (singles.Count == 0 && collections.Count == 0) return EquatableArray<InterceptedCallSpec>.Empty;
 
             var result = new List<InterceptedCallSpec>();
@@ -309,15 +325,22 @@ namespace OneLoRA.Generators
                 foreach (var invocation in nodes.OfType<InvocationExpressionSyntax>())
                 {
                     ct.ThrowIfCancellationRequested();
-                    var call = Intercepted(invocation, type, singles, collections, model, ct);
+                    var call = Intercepted(invocation, singles, collections, model, ct);
                     if (call is not null) result.Add(call);
                 }
             }
             return result.ToEquatableArray();
         }
 
+        private static AttributeData? PeftAttributeOf(INamedTypeSymbol type)
+        {
+            foreach (var a in type.GetAttributes())
+                if (a.AttributeClass is { Name: "PeftAttribute" } c && IsIn(c, "OneLoRA")) return a;
+            return null;
+        }
+
         private static InterceptedCallSpec? Intercepted(
-            InvocationExpressionSyntax invocation, INamedTypeSymbol type, HashSet<string> singles, HashSet<string> collections,
+            InvocationExpressionSyntax invocation, HashSet<ISymbol> singles, HashSet<ISymbol> collections,
             SemanticModel model, CancellationToken ct)
         {
             if (invocation.Expression is not MemberAccessExpressionSyntax { RawKind: (int)SyntaxKind.SimpleMemberAccessExpression } access
@@ -328,7 +351,7 @@ namespace OneLoRA.Generators
             else if (name.Identifier.ValueText == "call") kind = InterceptedKind.Call;
             else return null;
 
-            if (!IsAdaptedReceiver(access.Expression, type, singles, collections, model, ct)) return null;
+            if (!IsAdaptedReceiver(access.Expression, singles, collections, model, ct)) return null;
             if (model.GetSymbolInfo(invocation, ct).Symbol is not IMethodSymbol method
                 || method.IsStatic || method.IsGenericMethod || method.ReducedFrom is not null
                 || method.Parameters.Length != 1 || method.Parameters[0].RefKind != RefKind.None
@@ -351,30 +374,24 @@ namespace OneLoRA.Generators
         }
 
         private static bool IsAdaptedReceiver(
-            ExpressionSyntax receiver, INamedTypeSymbol type, HashSet<string> singles, HashSet<string> collections,
-            SemanticModel model, CancellationToken ct)
+            ExpressionSyntax receiver, HashSet<ISymbol> singles, HashSet<ISymbol> collections, SemanticModel model, CancellationToken ct)
         {
             receiver = Unparenthesize(receiver);
             if (receiver is ElementAccessExpressionSyntax element)
                 return element.ArgumentList.Arguments.Count == 1
-                    && IsOwnMember(Unparenthesize(element.Expression), type, collections, model, ct)
+                    && IsOwnMember(Unparenthesize(element.Expression), collections, model, ct)
                     && model.GetTypeInfo(receiver, ct).Type is { } t && IsLinear(t);
-            return IsOwnMember(receiver, type, singles, model, ct);
+            return IsOwnMember(receiver, singles, model, ct);
         }
 
-        /// <summary><c>name</c> or <c>this.name</c> binding to one of <paramref name="names"/> on this instance.</summary>
-        private static bool IsOwnMember(ExpressionSyntax expression, INamedTypeSymbol type, HashSet<string> names, SemanticModel model, CancellationToken ct)
+        /// <summary><c>name</c>, <c>this.name</c> or <c>base.name</c>: an instance member of this object in <paramref name="members"/>.</summary>
+        private static bool IsOwnMember(ExpressionSyntax expression, HashSet<ISymbol> members, SemanticModel model, CancellationToken ct)
         {
-            string memberName;
-            if (expression is IdentifierNameSyntax identifier) memberName = identifier.Identifier.ValueText;
-            else if (expression is MemberAccessExpressionSyntax { Expression: ThisExpressionSyntax, Name: IdentifierNameSyntax n }) memberName = n.Identifier.ValueText;
-            else return false;
-            if (!names.Contains(memberName)) return false;
-
+            if (expression is not IdentifierNameSyntax
+                && expression is not MemberAccessExpressionSyntax { Expression: ThisExpressionSyntax or BaseExpressionSyntax, Name: IdentifierNameSyntax })
+                return false;
             var symbol = model.GetSymbolInfo(expression, ct).Symbol;
-            return symbol is IFieldSymbol or IPropertySymbol
-                && !symbol.IsStatic
-                && SymbolEqualityComparer.Default.Equals(symbol.ContainingType?.OriginalDefinition, type.OriginalDefinition);
+            return symbol is IFieldSymbol or IPropertySymbol && !symbol.IsStatic && members.Contains(symbol.OriginalDefinition);
         }
 
         private static ExpressionSyntax Unparenthesize(ExpressionSyntax expression)
