@@ -1,7 +1,6 @@
 using System;
 using System.Collections.Generic;
 using System.Globalization;
-using System.IO;
 using System.Linq;
 using System.Text;
 using System.Threading;
@@ -362,7 +361,7 @@ namespace OneLoRA.Generators
             if (location is null) return null;
 
             var line = name.GetLocation().GetLineSpan().StartLinePosition.Line + 1;
-            var site = Path.GetFileName(invocation.SyntaxTree.FilePath) + ":" + line.ToString(CultureInfo.InvariantCulture);
+            var site = FileName(invocation.SyntaxTree.FilePath) + ":" + line.ToString(CultureInfo.InvariantCulture);
             return new InterceptedCallSpec(
                 kind,
                 method.ContainingType.ToDisplayString(SymbolDisplayFormat.FullyQualifiedFormat),
@@ -393,6 +392,9 @@ namespace OneLoRA.Generators
             var symbol = model.GetSymbolInfo(expression, ct).Symbol;
             return symbol is IFieldSymbol or IPropertySymbol && !symbol.IsStatic && members.Contains(symbol.OriginalDefinition);
         }
+
+        // Not Path.GetFileName: on .NET Framework hosts (Visual Studio) it throws for characters invalid in paths.
+        private static string FileName(string path) => path.Substring(path.LastIndexOfAny(new[] { '/', '\\' }) + 1);
 
         private static ExpressionSyntax Unparenthesize(ExpressionSyntax expression)
         {
