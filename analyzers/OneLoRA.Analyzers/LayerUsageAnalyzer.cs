@@ -33,8 +33,9 @@ namespace OneLoRA.Analyzers
                 var symbols = PeftSymbols.TryCreate(start.Compilation);
                 if (symbols is null || symbols.Linear is null) return;
                 var classes = new ConcurrentDictionary<INamedTypeSymbol, PeftClass?>(SymbolEqualityComparer.Default);
+                // Every member reference asks about its owner; the cache remembers the (common) "not [Peft]" answer too.
                 PeftClass? Read(INamedTypeSymbol type, System.Threading.CancellationToken ct) =>
-                    symbols.PeftAttributeOf(type) is null ? null : classes.GetOrAdd(type, t => PeftClass.Read(t, symbols, ct));
+                    classes.GetOrAdd(type, t => PeftClass.Read(t, symbols, ct));
 
                 start.RegisterOperationAction(c => AnalyzeReference(c, symbols, Read),
                     OperationKind.FieldReference, OperationKind.PropertyReference);

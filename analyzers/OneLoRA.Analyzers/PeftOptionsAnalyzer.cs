@@ -94,7 +94,7 @@ namespace OneLoRA.Analyzers
         {
             var readers = BuiltInMethods.ReadersOf(option);
             if (readers is not null && !readers.Contains(canonical))
-                return $"only {Join(readers)} read it";
+                return readers.Length == 1 ? $"only {readers[0]} reads it" : $"only {Join(readers)} read it";
             if (option == "MoRAType" && BuiltInMethods.FixedMoRAType(methodName) is int fixedType)
                 return $"the method name '{methodName}' fixes the MoRA type to {fixedType}";
             if (option == "Rank" && canonical == "MoRA" && RankRuleIsPaper(peft, symbols))

@@ -124,6 +124,22 @@ public sealed class LayerNotAdaptedTests
     }
 
     [Fact]
+    public async Task Silent_under_SuppressMessage_on_the_member()
+    {
+        await AnalyzerAssert.DiagnosticsAsync("""
+            [Peft(Method.OneLoRA, Targets = "fc1")]
+            public partial class Model : Module<Tensor, Tensor>
+            {
+                private readonly Linear fc1 = Linear(4, 4);
+                [System.Diagnostics.CodeAnalysis.SuppressMessage("OneLoRA", "OLORA001", Justification = "probe layer")]
+                private readonly Linear probe = Linear(4, 2);
+                public Model() : base(nameof(Model)) => RegisterComponents();
+                public override Tensor forward(Tensor x) => probe.forward(fc1.forward(x));
+            }
+            """);
+    }
+
+    [Fact]
     public async Task Inherited_members_are_not_candidates_of_the_derived_class()
     {
         // Same candidate rule as the generator: only members declared in the [Peft] class itself.
