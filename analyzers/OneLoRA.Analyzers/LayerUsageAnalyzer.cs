@@ -174,7 +174,7 @@ namespace OneLoRA.Analyzers
                         }
                         break;
                     case IArgumentOperation argument:
-                        ReportArgument(layer, argument, null);
+                        ReportArgument(layer, argument, wholeCollection: false);
                         break;
                     case ITupleOperation or IArrayInitializerOperation or ICollectionExpressionOperation:
                         ReportContainer(layer, use);
@@ -196,12 +196,12 @@ namespace OneLoRA.Analyzers
                         Report(collection, $"is copied to local '{declarator.Symbol.Name}', whose elements' forward() calls are not intercepted");
                         break;
                     case IArgumentOperation argument:
-                        ReportArgument(collection, argument, argument.Parent as IInvocationOperation);
+                        ReportArgument(collection, argument, wholeCollection: true);
                         break;
                 }
             }
 
-            private void ReportArgument(IOperation layer, IArgumentOperation argument, IInvocationOperation? linq)
+            private void ReportArgument(IOperation layer, IArgumentOperation argument, bool wholeCollection)
             {
                 if (argument.Parameter is null || IsHarmlessParameter(argument)) return;
                 var method = argument.Parent switch
@@ -212,7 +212,8 @@ namespace OneLoRA.Analyzers
                 };
                 if (method is null || IsTrustedCallee(method)) return;
                 // LINQ over an adapted collection only bypasses adapters when one of its lambdas calls forward().
-                if (linq is not null && method.ContainingType?.ToDisplayString() == "System.Linq.Enumerable" && !LambdaCallsForward(linq)) return;
+                if (wholeCollection && argument.Parent is IInvocationOperation linq
+                    && method.ContainingType?.ToDisplayString() == "System.Linq.Enumerable" && !LambdaCallsForward(linq)) return;
                 var callee = method.MethodKind == MethodKind.Constructor ? "new " + method.ContainingType?.Name : method.Name;
                 Report(layer, $"is passed to '{callee}'");
             }
@@ -224,7 +225,7 @@ namespace OneLoRA.Analyzers
                 while (outer.Parent is ITupleOperation or IArrayInitializerOperation or IArrayCreationOperation
                        or ICollectionExpressionOperation or IConversionOperation)
                     outer = outer.Parent;
-                if (outer.Parent is IArgumentOperation argument) ReportArgument(layer, argument, null);
+                if (outer.Parent is IArgumentOperation argument) ReportArgument(layer, argument, wholeCollection: false);
                 else Report(layer, "is stored in a tuple, array or collection");
             }
 
