@@ -19,11 +19,12 @@ internal sealed class BiasReplacement
     {
         if (layer.bias is { } bias)
         {
-            var saved = bias.detach().clone();
+            // Detached from any caller's dispose scope: unmerge needs it later.
+            var saved = bias.detach().clone().DetachFromDisposeScope();
             bias.copy_(value);
             return new BiasReplacement(saved);
         }
-        layer.bias = new Parameter(value.detach().to(layer.weight!.dtype).clone(), requires_grad: false);
+        layer.bias = new Parameter(value.detach().to(layer.weight!.dtype).clone().DetachFromDisposeScope(), requires_grad: false);
         return new BiasReplacement(null);
     }
 

@@ -79,7 +79,7 @@ public sealed class DoRAAdapter : LinearAdapter
         var w = layer.weight!;
         using var scope = NewDisposeScope();
         var delta = B.matmul(A).mul_(Scaling);
-        var n = RowNorms(w.to(WideType(w.dtype)).add_(delta.to(WideType(w.dtype))));
+        var n = RowNorms(w.to(WideType(w.dtype)).add(delta.to(WideType(w.dtype))));
         AddInPlace(w, delta);
         merged = RowScaling.Apply(w, m.div(n), $"'{Path}'.weight");
     }
