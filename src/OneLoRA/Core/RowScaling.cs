@@ -28,7 +28,7 @@ internal sealed class RowScaling
         if (rowFactor.shape is not [var d] || d != target.shape[0])
             throw new ArgumentException(
                 $"Row factor for {what} must have shape [{target.shape[0]}], got [{string.Join(", ", rowFactor.shape)}].", nameof(rowFactor));
-        var wide = WideType(target.dtype);
+        var wide = MergePrecision.For(target.dtype);
         // Detached copies outlive any dispose scope: undo needs them after the merge returns.
         var f = rowFactor.detach().to(wide, target.device).clone().DetachFromDisposeScope();
         using var scope = NewDisposeScope();
@@ -77,5 +77,4 @@ internal sealed class RowScaling
         target.copy_(wide);
     }
 
-    private static ScalarType WideType(ScalarType dtype) => dtype == ScalarType.Float64 ? ScalarType.Float64 : ScalarType.Float32;
 }

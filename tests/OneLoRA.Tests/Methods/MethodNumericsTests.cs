@@ -83,6 +83,25 @@ public sealed class MethodNumericsTests
 
     [Theory]
     [MemberData(nameof(AllCases), MemberType = typeof(MethodCases))]
+    public void Bfloat16_merge_is_computed_wide_and_rounded_once_per_step(string id)
+    {
+        manual_seed(35);
+        using var model = new SingleLinear(48, 40, dtype: ScalarType.BFloat16);
+        var w0 = model.Layer.weight!.detach().clone();
+        var b0 = model.Layer.bias!.detach().clone();
+        var attachment = model.Attach(PeftMethods.Create(Options(id)));
+        Perturb(attachment["lin"]);
+        var (w, _) = ExpectedWeights(attachment["lin"], w0, b0);
+        attachment.Merge();
+        // One rounding to bf16 costs at most u = 2^-8 relative; TrainScale rounds twice (the inner merge, then γ).
+        double roundings = id.EndsWith("+scale", StringComparison.Ordinal) ? 2 : 1;
+        var error = (model.Layer.weight!.to(ScalarType.Float64) - w).abs();
+        var allowed = w.abs().mul(roundings / 256).add(1e-30);
+        Assert.True(error.le(allowed).all().item<bool>(), $"{id}: bf16 merge off by up to {error.div(w.abs().add(1e-30)).max().item<double>():E2} relative");
+    }
+
+    [Theory]
+    [MemberData(nameof(AllCases), MemberType = typeof(MethodCases))]
     public void Disabled_adapter_gives_the_base_output(string id)
     {
         manual_seed(41);

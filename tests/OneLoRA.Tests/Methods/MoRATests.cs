@@ -75,7 +75,7 @@ public sealed class MoRATests
     public void Invalid_type_names_the_option()
     {
         var e = Assert.Throws<ArgumentException>(() => PeftMethods.Create(new PeftOptions { Method = "MoRA", MoRAType = 3 }));
-        Assert.Contains("MoRAType", e.Message);
+        Assert.StartsWith("MoRA: PeftOptions.MoRAType = 3", e.Message);
         Assert.Contains("3", e.Message);
         Assert.Throws<ArgumentException>(() => PeftMethods.Create(new PeftOptions { Method = "MoRA", MoRARankRule = (MoRARankRule)9 }));
     }

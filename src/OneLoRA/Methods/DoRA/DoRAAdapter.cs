@@ -78,21 +78,27 @@ public sealed class DoRAAdapter : LinearAdapter
     {
         var w = layer.weight!;
         using var scope = NewDisposeScope();
-        var delta = B.matmul(A).mul_(Scaling);
-        var n = RowNorms(w.to(WideType(w.dtype)).add(delta.to(WideType(w.dtype))));
-        AddInPlace(w, delta);
-        merged = RowScaling.Apply(w, m.div(n), $"'{Path}'.weight");
+        // W' is built in fp32 at least and rounded into the layer once (for fp32/fp64 weights wide aliases w).
+        var wide = MergePrecision.Widen(w);
+        var n = RowNorms(wide.add(WideDelta()));
+        wide.add_(WideDelta());
+        merged = RowScaling.Apply(wide, m.div(n), $"'{Path}'.weight");
+        if (wide.dtype != w.dtype) w.copy_(wide);
     }
 
     /// <inheritdoc />
     protected override void UnmergeFrom(Linear layer)
     {
         var w = layer.weight!;
-        merged!.Undo(w);
-        merged = null;
         using var scope = NewDisposeScope();
-        AddInPlace(w, B.matmul(A).mul_(Scaling), alpha: -1);
+        var wide = MergePrecision.Widen(w);
+        merged!.Undo(wide);
+        merged = null;
+        wide.sub_(WideDelta());
+        if (wide.dtype != w.dtype) w.copy_(wide);
     }
+
+    private Tensor WideDelta() => MergePrecision.Widen(B).matmul(MergePrecision.Widen(A)).mul_(Scaling);
 
     /// <inheritdoc />
     public override IEnumerable<(string Key, Tensor Tensor)> AdapterTensors()
@@ -105,5 +111,4 @@ public sealed class DoRAAdapter : LinearAdapter
     /// <summary>‖W[i, :]‖₂ for every output row i.</summary>
     private static Tensor RowNorms(Tensor w) => linalg.vector_norm(w, 2, [1L]);
 
-    private static ScalarType WideType(ScalarType dtype) => dtype == ScalarType.Float64 ? ScalarType.Float64 : ScalarType.Float32;
 }

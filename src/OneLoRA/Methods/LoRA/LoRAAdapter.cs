@@ -53,8 +53,8 @@ public sealed class LoRAAdapter : LinearAdapter
         return baseOutput.add(nn.functional.linear(nn.functional.linear(h, A), B), Scaling);
     }
 
-    /// <summary>ΔW = s·B·A (out × in).</summary>
-    public Tensor DeltaWeight() => B.matmul(A).mul_(Scaling);
+    /// <summary>ΔW = s·B·A (out × in), in fp32 at least.</summary>
+    public Tensor DeltaWeight() => MergePrecision.Widen(B).matmul(MergePrecision.Widen(A)).mul_(Scaling);
 
     /// <inheritdoc />
     protected override void MergeInto(Linear layer) => AddInPlace(layer.weight!, DeltaWeight());

@@ -97,30 +97,31 @@ public sealed class MoRAAdapter : LinearAdapter
         return baseOutput.add(Decompress(y, maps));
     }
 
-    /// <summary>ΔW (out × in) such that the adapter's contribution is ΔW·x, built from M directly.</summary>
+    /// <summary>ΔW (out × in) such that the adapter's contribution is ΔW·x, built from M directly, in fp32 at least.</summary>
     public Tensor DeltaWeight()
     {
-        var maps = MapsFor(M);
         using var scope = NewDisposeScope();
+        var m = MergePrecision.Widen(M);
         long n = Groups, r = RankHat, k = InFeatures, padded = n * r;
-        var column = arange(padded, dtype: ScalarType.Int64, device: M.device).remainder(k);
+        var column = arange(padded, dtype: ScalarType.Int64, device: m.device).remainder(k);
         Tensor compressed;
         if (Type == 1)
         {
             // y_a = Σ_p M[a, p mod r̂]·x_{p mod k}: fold the n copies of M onto the input columns they read.
-            compressed = zeros(r, k, dtype: M.dtype, device: M.device).index_add_(1, column, M.repeat(1, n), 1);
+            compressed = zeros(r, k, dtype: m.dtype, device: m.device).index_add_(1, column, m.repeat(1, n), 1);
         }
         else
         {
             // z_{g·r̂+a} = Σ_b (M·R_g)[a, b]·x_{(g·r̂+b) mod k}, R_g = diag(cos φ_g) + diag(sin φ_g)·J.
-            var blocks = M.matmul(Rotations(maps));
+            using var maps = MoRAMaps.Create(InFeatures, OutFeatures, Type, RankHat, Groups, m);
+            var blocks = m.matmul(Rotations(maps, m));
             var index = column.reshape(n, 1, r).expand(n, r, r);
-            compressed = zeros(n, r, k, dtype: M.dtype, device: M.device).scatter_add_(2, index, blocks).reshape(padded, k);
+            compressed = zeros(n, r, k, dtype: m.dtype, device: m.device).scatter_add_(2, index, blocks).reshape(padded, k);
         }
         long rows = compressed.shape[0];
         var delta = OutFeatures <= rows
             ? compressed.narrow(0, 0, OutFeatures)
-            : compressed.index_select(0, arange(OutFeatures, dtype: ScalarType.Int64, device: M.device).remainder(rows));
+            : compressed.index_select(0, arange(OutFeatures, dtype: ScalarType.Int64, device: m.device).remainder(rows));
         return delta.contiguous().MoveToOuterDisposeScope();
     }
 
@@ -150,13 +151,13 @@ public sealed class MoRAAdapter : LinearAdapter
     }
 
     // (n, r̂, r̂): R_g v = v⊙cos φ_g + J v⊙sin φ_g with (J v) = [−v_{h:}, v_{:h}].
-    private Tensor Rotations(MoRAMaps maps)
+    private Tensor Rotations(MoRAMaps maps, Tensor like)
     {
         long r = RankHat, half = r / 2;
-        var j = zeros(r, r, dtype: M.dtype, device: M.device);
-        var top = arange(half, dtype: ScalarType.Int64, device: M.device);
-        j.index_put_(tensor(-1.0, dtype: M.dtype, device: M.device), top, top.add(half));
-        j.index_put_(tensor(1.0, dtype: M.dtype, device: M.device), top.add(half), top);
+        var j = zeros(r, r, dtype: like.dtype, device: like.device);
+        var top = arange(half, dtype: ScalarType.Int64, device: like.device);
+        j.index_put_(tensor(-1.0, dtype: like.dtype, device: like.device), top, top.add(half));
+        j.index_put_(tensor(1.0, dtype: like.dtype, device: like.device), top.add(half), top);
         return diag_embed(maps.Cos!).add(diag_embed(maps.Sin!).matmul(j));
     }
 

@@ -33,7 +33,7 @@ public sealed class MoRAMethod : PeftMethodBase
     }
 
     /// <inheritdoc />
-    public override string Name => $"MoRA{Options.MoRAType}";
+    public override string Name => Options.MoRAType is 1 or 6 ? $"MoRA{Options.MoRAType}" : "MoRA";
 
     /// <inheritdoc />
     public override string PeftType => "MORA";

@@ -60,13 +60,13 @@ public sealed class VeRAAdapter : LinearAdapter
         return baseOutput.add(nn.functional.linear(inner, b.narrow(0, 0, OutFeatures)).mul(lambda_b));
     }
 
-    /// <summary>ΔW = (λ_b[:, None]·B_s) @ (λ_d[:, None]·A_s), out × in.</summary>
+    /// <summary>ΔW = (λ_b[:, None]·B_s) @ (λ_d[:, None]·A_s), out × in, in fp32 at least.</summary>
     public Tensor DeltaWeight()
     {
         var (a, b) = projections.On(lambda_d);
         using var scope = NewDisposeScope();
-        var left = b.narrow(0, 0, OutFeatures).mul(lambda_b.unsqueeze(1));
-        var right = a.narrow(1, 0, InFeatures).mul(lambda_d.unsqueeze(1));
+        var left = MergePrecision.Widen(b.narrow(0, 0, OutFeatures)).mul(MergePrecision.Widen(lambda_b).unsqueeze(1));
+        var right = MergePrecision.Widen(a.narrow(1, 0, InFeatures)).mul(MergePrecision.Widen(lambda_d).unsqueeze(1));
         return left.matmul(right).MoveToOuterDisposeScope();
     }
 
