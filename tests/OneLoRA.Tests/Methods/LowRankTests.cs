@@ -43,6 +43,8 @@ public sealed class LowRankTests
         Assert.Equal(alpha == 0 ? rank : alpha, config["lora_alpha"]);
         Assert.Equal(rs, config["use_rslora"]);
         Assert.Equal(false, config["use_dora"]);
+        Assert.Equal("none", config["bias"]);
+        Assert.Equal("lora_only", PeftMethods.Create(new PeftOptions { Method = "LoRA", TrainBiases = true }).ConfigEntries["bias"]);
     }
 
     [Theory]

@@ -45,7 +45,8 @@ public sealed class LoRAMethod : PeftMethodBase
             ["lora_dropout"] = o.Dropout,
             ["use_rslora"] = o.UseRsLoRA,
             ["use_dora"] = useDora,
-            ["bias"] = "none",
+            // PEFT's name for training the adapted layers' biases.
+            ["bias"] = o.TrainBiases ? "lora_only" : "none",
         };
     }
 }

@@ -35,7 +35,7 @@ public sealed class VeRAMethod : PeftMethodBase
         ["d_initial"] = Options.VeRADInitial,
         ["vera_dropout"] = Options.Dropout,
         ["save_projection"] = true,
-        ["bias"] = "none",
+        ["bias"] = Options.TrainBiases ? "vera_only" : "none",
     };
 
     /// <inheritdoc />
