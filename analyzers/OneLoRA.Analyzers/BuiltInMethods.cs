@@ -14,10 +14,10 @@ namespace OneLoRA.Analyzers
             ("LoRA", new[] { "LoRA" }),
             ("DoRA", new[] { "DoRA" }),
             ("VeRA", new[] { "VeRA" }),
-            ("MoRA", new[] { "MoRA", "mora1", "mora6" }),
+            ("MoRA", new[] { "MoRA", "MoRA1", "mora-1", "mora_1", "MoRA6", "mora-6", "mora_6" }),
             ("BitFit", new[] { "BitFit" }),
             ("DiffFit", new[] { "DiffFit" }),
-            ("Full", new[] { "Full", "all", "fullfinetune" }));
+            ("Full", new[] { "Full", "all", "fullfinetune", "full-finetune" }));
 
         /// <summary>Options every method reads (selection and the paper's norms/biases/scale extras).</summary>
         private static readonly HashSet<string> Universal = new HashSet<string>(StringComparer.Ordinal)
@@ -30,7 +30,7 @@ namespace OneLoRA.Analyzers
             ["Rank"] = new[] { "LoRA", "DoRA", "VeRA", "MoRA" },
             ["Alpha"] = new[] { "LoRA", "DoRA" },
             ["UseRsLoRA"] = new[] { "LoRA", "DoRA" },
-            ["Dropout"] = new[] { "LoRA", "DoRA", "VeRA" },
+            ["Dropout"] = new[] { "LoRA", "DoRA", "VeRA", "MoRA" },
             ["MoRAType"] = new[] { "MoRA" },
             ["MoRARankRule"] = new[] { "MoRA" },
             ["ProjectionPrngKey"] = new[] { "VeRA" },
@@ -45,9 +45,9 @@ namespace OneLoRA.Analyzers
         /// <summary>The MoRA type an alias fixes ("mora1" → 1, "mora6" → 6), or null.</summary>
         public static int? FixedMoRAType(string name)
         {
-            var trimmed = name.Trim();
-            if (string.Equals(trimmed, "mora1", StringComparison.OrdinalIgnoreCase)) return 1;
-            if (string.Equals(trimmed, "mora6", StringComparison.OrdinalIgnoreCase)) return 6;
+            var key = name.Trim().Replace("-", "").Replace("_", "");
+            if (string.Equals(key, "mora1", StringComparison.OrdinalIgnoreCase)) return 1;
+            if (string.Equals(key, "mora6", StringComparison.OrdinalIgnoreCase)) return 6;
             return null;
         }
 

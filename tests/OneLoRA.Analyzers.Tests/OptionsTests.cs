@@ -77,7 +77,7 @@ public sealed class OptionsTests
     [InlineData("Method.LoRA", "MoRAType = 6", "Option MoRAType has no effect with method LoRA: only MoRA reads it")]
     [InlineData("Method.DoRA", "RandomCompression = true", "Option RandomCompression has no effect with method DoRA: only OneLoRA reads it")]
     [InlineData("Method.LoRA", "ProjectionPrngKey = 7", "Option ProjectionPrngKey has no effect with method LoRA: only VeRA reads it")]
-    [InlineData("Method.Full", "Dropout = 0.1", "Option Dropout has no effect with method Full: only LoRA, DoRA and VeRA read it")]
+    [InlineData("Method.Full", "Dropout = 0.1", "Option Dropout has no effect with method Full: only LoRA, DoRA, VeRA and MoRA read it")]
     [InlineData("\"mora6\"", "MoRAType = 1", "Option MoRAType has no effect with method MoRA: the method name 'mora6' fixes the MoRA type to 6")]
     [InlineData("Method.MoRA", "Rank = 8",
         "Option Rank has no effect with method MoRA: MoRARankRule.Paper sizes MoRA's square matrix from the layer (r̂ = ⌊√d⌋); set MoRARankRule = MoRARankRule.MoRA to use Rank")]

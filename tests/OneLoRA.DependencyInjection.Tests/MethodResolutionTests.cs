@@ -16,7 +16,9 @@ public sealed class MethodResolutionTests
         ["LoRA"] = ["lora"],
         ["DoRA"] = ["dora"],
         ["VeRA"] = ["vera"],
-        ["MoRA"] = ["mora", "mora1", "mora6"],
+        ["MoRA"] = ["mora"],
+        ["MoRA1"] = ["mora1", "mora-1", "mora_1"],
+        ["MoRA6"] = ["mora6", "mora-6", "mora_6"],
         ["BitFit"] = ["bitfit"],
         ["DiffFit"] = ["difffit"],
         ["Full"] = ["full", "all", "fullfinetune"],
@@ -58,7 +60,9 @@ public sealed class MethodResolutionTests
                 Assert.True(factory.TryResolve(alias, out var resolved), $"'{alias}' is not registered although {canonical} is.");
                 Assert.Equal(canonical, resolved);
                 var method = factory.Create(alias);
-                Assert.Equal(canonical, method.Name);
+                // A method's Name recreates it; MoRA names itself by its type (MoRA1/MoRA6, the paper's labels).
+                Assert.Equal(canonical == "MoRA" ? "MoRA1" : canonical, method.Name);
+                Assert.Equal(method.Name, factory.Create(method.Name).Name);
                 if (method is PeftMethodBase configured)
                 {
                     Assert.Equal(3, configured.Options.Rank);
