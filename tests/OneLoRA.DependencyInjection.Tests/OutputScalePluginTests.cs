@@ -29,7 +29,7 @@ public sealed class OutputScalePluginTests
         using var _ = provider;
         using var __ = net;
         var adapter = Assert.IsType<OutputScaleAdapter>(Assert.Single(attachment.Layers).Adapter);
-        Assert.Equal(["head.output_scale.l"], net.named_parameters().Where(p => p.parameter.requires_grad).Select(p => p.name));
+        Assert.Equal(["head_output_scale.l"], net.named_parameters().Where(p => p.parameter.requires_grad).Select(p => p.name));
 
         using var x = randn(4, 8);
         using var before = net.head.call(x);

@@ -19,7 +19,7 @@ public static class Peft
     /// <summary>
     /// Freezes every parameter of <paramref name="root"/>, creates one adapter per target layer with
     /// <paramref name="method"/>, registers each adapter as a submodule of its layer (so it appears in
-    /// <c>named_parameters()</c>/<c>state_dict()</c> as <c>&lt;path&gt;.&lt;adapter&gt;.&lt;param&gt;</c>), installs a
+    /// <c>named_parameters()</c>/<c>state_dict()</c> beside the layer, e.g. <c>blocks.0.fc1_onelora.b</c>), installs a
     /// forward hook so <c>layer.call(x)</c> goes through the adapter, and unfreezes what the method trains.
     /// </summary>
     /// <exception cref="InvalidOperationException">The model already has adapters, or a layer is listed twice or already adapted.</exception>
@@ -48,19 +48,28 @@ public static class Peft
             throw new InvalidOperationException(
                 $"{method.Name} created {adapters.Count} adapters for {layers.Count} layers.");
 
+        var modules = root.named_modules().GroupBy(m => m.name).ToDictionary(g => g.Key, g => g.First().module);
         var adapted = new List<AdaptedLayer>(layers.Count);
         for (int i = 0; i < layers.Count; i++)
         {
             var (path, layer) = layers[i];
             var adapter = adapters[i];
             adapter.Path = path;
-            layer.register_module(adapter.GetName(), adapter);
+            var adapterPath = Register(root, modules, path, adapter);
             AdapterOf.Add(layer, adapter);
-            adapted.Add(new AdaptedLayer(path, layer, adapter));
+            adapted.Add(new AdaptedLayer(path, layer, adapter, adapterPath));
         }
+        EnsureVisible(root, adapted);
 
-        var extras = method.ExtraTrainableParameters(root, layers).ToList();
-        foreach (var (_, p) in extras) p.requires_grad = true;
+        var registeredNames = PeftAttachment.NamesByHandle(root);
+        var extras = new List<string>();
+        foreach (var (name, p) in method.ExtraTrainableParameters(root, layers))
+        {
+            if (!registeredNames.TryGetValue(p.Handle, out var registered))
+                throw new InvalidOperationException($"{method.Name} asked to train '{name}', which is not a parameter of {root.GetType().Name}.");
+            p.requires_grad = true;
+            if (!extras.Contains(registered)) extras.Add(registered);
+        }
 
         var attachment = new PeftAttachment(root, method, adapted, extras);
         foreach (var a in adapted)
@@ -72,6 +81,40 @@ public static class Peft
         }
         AttachmentOf.Add(root, attachment);
         return attachment;
+    }
+
+    /// <summary>
+    /// Registers the adapter beside its layer: in the nearest ancestor that lists and converts its children, under
+    /// <c>&lt;rest of path&gt;_&lt;adapter&gt;</c> (e.g. <c>blocks.0.fc1_onelora</c>). Not under the Linear itself: TorchSharp's
+    /// <c>Linear.to()</c> converts only its weight and bias, and <c>Sequential</c> neither lists nor converts modules
+    /// registered on it, so <c>model.to(device)</c> would leave the adapter behind. Returns the adapter's module path.
+    /// </summary>
+    private static string Register(nn.Module root, Dictionary<string, nn.Module> modules, string path, LinearAdapter adapter)
+    {
+        var segments = path.Split('.');
+        for (int cut = segments.Length - 1; cut >= 0; cut--)
+        {
+            var hostPath = string.Join('.', segments.Take(cut));
+            var host = cut == 0 ? root : modules.GetValueOrDefault(hostPath);
+            if (host is null or Linear or Sequential) continue;
+            var name = $"{string.Join('_', segments.Skip(cut))}_{adapter.GetName()}";
+            if (host.named_children().Any(c => c.name == name))
+                throw new InvalidOperationException($"Cannot register the adapter of '{path}': '{hostPath}' already has a child named '{name}'.");
+            host.register_module(name, adapter);
+            return hostPath.Length == 0 ? name : $"{hostPath}.{name}";
+        }
+        throw new InvalidOperationException($"No module can hold the adapter of '{path}' (the model root is a Linear or Sequential).");
+    }
+
+    private static void EnsureVisible(nn.Module root, List<AdaptedLayer> adapted)
+    {
+        var visible = root.parameters().Select(p => p.Handle).ToHashSet();
+        foreach (var a in adapted)
+            foreach (var (name, p) in a.Adapter.named_parameters())
+                if (!visible.Contains(p.Handle))
+                    throw new InvalidOperationException(
+                        $"The {a.Adapter.GetName()} adapter of '{a.Path}' was registered at '{a.AdapterPath}', but its parameter '{name}' " +
+                        $"is not listed by {root.GetType().Name}.parameters(); the module at that path does not list registered children.");
     }
 
     /// <summary>The attachment of a model, or null when none was attached.</summary>

@@ -7,7 +7,11 @@ using static TorchSharp.torch;
 namespace OneLoRA;
 
 /// <summary>One adapted layer of an attachment.</summary>
-public sealed record AdaptedLayer(string Path, Linear Layer, LinearAdapter Adapter);
+/// <param name="Path">The layer's dotted path in the model.</param>
+/// <param name="Layer">The layer.</param>
+/// <param name="Adapter">Its adapter.</param>
+/// <param name="AdapterPath">Where the adapter is registered (<c>named_parameters()</c> prefix), e.g. <c>blocks.0.fc1_onelora</c>.</param>
+public sealed record AdaptedLayer(string Path, Linear Layer, LinearAdapter Adapter, string AdapterPath);
 
 /// <summary>
 /// The adapters of one model: created by <see cref="Peft.Attach"/> (directly, from generated
@@ -15,10 +19,11 @@ public sealed record AdaptedLayer(string Path, Linear Layer, LinearAdapter Adapt
 /// </summary>
 public sealed class PeftAttachment
 {
-    private readonly List<(string Name, Parameter Parameter)> extraTrainable;
+    // Names, not Parameter objects: model.to(device/dtype) replaces every Parameter (disposing the old ones).
+    private readonly List<string> extraTrainable;
     private readonly List<nn.HookableModule<Func<nn.Module<Tensor, Tensor>, Tensor, Tensor>, Func<nn.Module<Tensor, Tensor>, Tensor, Tensor, Tensor>>.HookRemover> hooks = new();
 
-    internal PeftAttachment(nn.Module root, IPeftMethod method, IReadOnlyList<AdaptedLayer> layers, List<(string, Parameter)> extraTrainable)
+    internal PeftAttachment(nn.Module root, IPeftMethod method, IReadOnlyList<AdaptedLayer> layers, List<string> extraTrainable)
     {
         Root = root;
         Method = method;
@@ -36,7 +41,15 @@ public sealed class PeftAttachment
     public IReadOnlyList<AdaptedLayer> Layers { get; }
 
     /// <summary>Parameters outside adapters that are trained (norms, biases, heads trained in full).</summary>
-    public IReadOnlyList<(string Name, Parameter Parameter)> ExtraTrainable => extraTrainable;
+    public IReadOnlyList<(string Name, Parameter Parameter)> ExtraTrainable
+    {
+        get
+        {
+            var current = ParametersByName(Root);
+            return extraTrainable.Select(name => (name, current.TryGetValue(name, out var p) ? p
+                : throw new InvalidOperationException($"Trained parameter '{name}' is no longer part of {Root.GetType().Name}."))).ToList();
+        }
+    }
 
     /// <summary>True when every adapter is merged into its layer.</summary>
     public bool IsMerged => Layers.Count > 0 && Layers.All(l => l.Adapter.IsMerged);
@@ -46,13 +59,13 @@ public sealed class PeftAttachment
         Layers.FirstOrDefault(l => l.Path == path)?.Adapter
         ?? throw new KeyNotFoundException($"No adapted layer at '{path}'. Adapted layers: {string.Join(", ", Layers.Select(l => l.Path))}.");
 
-    /// <summary>Every trainable parameter with a stable dotted name: adapters first, then extras.</summary>
+    /// <summary>Every trainable parameter under its name in <c>named_parameters()</c>: adapters first, then extras.</summary>
     public IEnumerable<(string Name, Parameter Parameter)> NamedTrainableParameters()
     {
         foreach (var l in Layers)
             foreach (var (name, p) in l.Adapter.named_parameters())
-                if (p.requires_grad) yield return ($"{l.Path}.{l.Adapter.GetName()}.{name}", p);
-        foreach (var e in extraTrainable)
+                if (p.requires_grad) yield return ($"{l.AdapterPath}.{name}", p);
+        foreach (var e in ExtraTrainable)
             if (e.Parameter.requires_grad) yield return e;
     }
 
@@ -60,15 +73,25 @@ public sealed class PeftAttachment
     public IEnumerable<Parameter> TrainableParameters() => NamedTrainableParameters().Select(p => p.Parameter);
 
     /// <summary>Trains a whole submodule (e.g. a new classification head; PEFT's modules_to_save).</summary>
+    /// <exception cref="ArgumentException">The module is not part of the model.</exception>
     public void TrainFully(string path, nn.Module module)
     {
+        var names = NamesByHandle(Root);
         foreach (var (name, p) in module.named_parameters())
         {
+            if (!names.TryGetValue(p.Handle, out var registered))
+                throw new ArgumentException(
+                    $"'{path}' is not a registered submodule of {Root.GetType().Name}: its parameter '{name}' is not among the model's parameters.", nameof(module));
             p.requires_grad = true;
-            if (!extraTrainable.Any(e => ReferenceEquals(e.Parameter, p)))
-                extraTrainable.Add(($"{path}.{name}", p));
+            if (!extraTrainable.Contains(registered)) extraTrainable.Add(registered);
         }
     }
+
+    internal static Dictionary<string, Parameter> ParametersByName(nn.Module root) =>
+        root.named_parameters().GroupBy(p => p.name).ToDictionary(g => g.Key, g => g.First().parameter);
+
+    internal static Dictionary<IntPtr, string> NamesByHandle(nn.Module root) =>
+        root.named_parameters().GroupBy(p => p.parameter.Handle).ToDictionary(g => g.Key, g => g.First().name);
 
     /// <summary>Folds every adapter into its layer: inference then costs exactly the base model.</summary>
     public void Merge()

@@ -174,8 +174,30 @@ public sealed class OneLoRAAdapterTests
     {
         var (model, _) = Attached();
         var names = model.named_parameters().Select(p => p.name).ToList();
-        Assert.Contains("fc.onelora.b", names);
-        Assert.Contains("fc.onelora.b", model.state_dict().Keys);
+        Assert.Contains("fc_onelora.b", names);
+        Assert.Contains("fc_onelora.b", model.state_dict().Keys);
+    }
+
+    [Fact]
+    public void Feature_sum_follows_to_and_saves_nothing_beyond_b()
+    {
+        var (model, adapter) = Attached(dtype: ScalarType.Float32);
+        Set(adapter.B, tensor(new[] { 0.5f, -1.25f, 2.0f }));
+        var x32 = randn(2, K);
+        model.forward(x32);                                    // makes the float32 ones vector
+        Assert.Equal(["fc.weight", "fc.bias", "fc_onelora.b"], model.state_dict().Keys);
+
+        model.to(ScalarType.Float64);
+
+        var x = randn(2, K, dtype: ScalarType.Float64);
+        var w = Values(model.fc.weight!); var beta = Values(model.fc.bias!); var b = Values(adapter.B); var xs = Values(x);
+        var y = Values(model.forward(x));
+        for (int i = 0; i < D; i++)
+        {
+            double expected = beta[i];
+            for (int j = 0; j < K; j++) expected += (w[i * K + j] + b[i]) * xs[j];
+            Assert.Equal(expected, y[i], 6);
+        }
     }
 
     [Fact]
@@ -196,7 +218,7 @@ public sealed class OneLoRAAdapterTests
         var mlp = new Mlp(32, 64, 16);
         var attachment = Peft.Attach(mlp, mlp.Targets, new OneLoRAMethod(new PeftOptions { TrainNorms = true }));
         var names = attachment.NamedTrainableParameters().Select(p => p.Name).ToHashSet();
-        Assert.Equal(["fc1.onelora.b", "fc2.onelora.b", "norm.weight", "norm.bias"], names);
+        Assert.Equal(["fc1_onelora.b", "fc2_onelora.b", "norm.weight", "norm.bias"], names);
         Assert.Equal(64 + 16 + 2 * 32, attachment.Report().Trainable);
         Assert.False(mlp.fc1.weight!.requires_grad);
     }

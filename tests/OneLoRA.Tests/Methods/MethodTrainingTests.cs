@@ -33,8 +33,8 @@ public sealed class MethodTrainingTests
         var expected = new HashSet<string>(extras);
         foreach (var layer in new[] { "fc1", "fc2" })
         {
-            var prefix = options.TrainScale && key is not ("DiffFit" or "Full") ? $"{layer}.scaled." : $"{layer}.";
-            if (prefix.EndsWith(".scaled.", StringComparison.Ordinal)) expected.Add(prefix + "gamma");
+            var prefix = options.TrainScale && key is not ("DiffFit" or "Full") ? $"{layer}_scaled." : $"{layer}_";
+            if (prefix.EndsWith("_scaled.", StringComparison.Ordinal)) expected.Add(prefix + "gamma");
             foreach (var n in names) expected.Add($"{prefix}{module}.{n}");
         }
         if (options.TrainNorms) { expected.Add("norm.weight"); expected.Add("norm.bias"); }

@@ -32,7 +32,7 @@ public sealed class VeRATests
         Assert.Equal(["vera_lambda_b", "vera_lambda_d"], fc2.AdapterTensors().Select(t => t.Key).Order());
         // The projections are buffers of nobody: not parameters of the model, so never trained or saved per layer.
         Assert.DoesNotContain(model.named_parameters(), p => p.name.Contains("vera_A", StringComparison.Ordinal));
-        Assert.Equal(2, model.named_parameters().Count(p => p.name.StartsWith("fc2.vera.", StringComparison.Ordinal)));
+        Assert.Equal(2, model.named_parameters().Count(p => p.name.StartsWith("fc2_vera.", StringComparison.Ordinal)));
     }
 
     [Fact]

@@ -111,7 +111,7 @@ public sealed class PeftModelTests
         Assert.Same(attachment, net.Adapters());
 
         var trainable = net.named_parameters().Where(p => p.parameter.requires_grad).Select(p => p.name).ToArray();
-        Assert.Equal(["body.hidden.onelora.b", "head.onelora.b"], Sorted(trainable));
+        Assert.Equal(["body_hidden_onelora.b", "head_onelora.b"], Sorted(trainable));
         Assert.Equal(8 + 3, net.ParameterReport().Trainable);
     }
 

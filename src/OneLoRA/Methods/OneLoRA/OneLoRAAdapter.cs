@@ -1,4 +1,5 @@
 using System.Collections.Generic;
+using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 
@@ -15,6 +16,10 @@ public sealed class OneLoRAAdapter : LinearAdapter
     // Field names are the registered names (TorchSharp's .to() writes back by name).
     private readonly Parameter b;
     private readonly Tensor? v;
+    // The all-ones compression vector, made on first use for the input's device and dtype. Not a registered
+    // component (TorchSharp 0.107 neither lists nor converts non-persistent buffers), so never saved.
+    // 1ᵀx as a GEMV is several times cheaper on CPU than a reduction kernel (see tests/OneLoRA.Benchmarks).
+    private Tensor? ones;
 
     /// <param name="layer">The layer to adapt.</param>
     /// <param name="compression">Fixed compression vector of length in_features; null for the feature sum.</param>
@@ -38,7 +43,18 @@ public sealed class OneLoRAAdapter : LinearAdapter
     public Tensor? CompressionVector => v;
 
     /// <summary>1ᵀx (or vᵀx) over the last dimension, keeping it: shape [..., 1].</summary>
-    public Tensor Compress(Tensor x) => v is null ? x.sum(-1, keepdim: true) : matmul(x, v).unsqueeze(-1);
+    public Tensor Compress(Tensor x) => matmul(x, v ?? OnesLike(x)).unsqueeze(-1);
+
+    private Tensor OnesLike(Tensor x)
+    {
+        var o = ones;
+        if (o is null || o.dtype != x.dtype || o.device_type != x.device_type || o.device_index != x.device_index)
+        {
+            o = torch.ones(InFeatures, dtype: x.dtype, device: x.device).DetachFromDisposeScope();
+            ones = o;
+        }
+        return o;
+    }
 
     /// <summary>
     /// y + s·bᵀ as one addmm with inner size 1: its backward is two GEMVs (grad_b = sᵀg, grad_s = g·b) with no
