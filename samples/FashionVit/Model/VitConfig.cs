@@ -1,4 +1,5 @@
 using System;
+using System.Text.Json.Serialization;
 
 namespace FashionVit.Model;
 
@@ -18,12 +19,15 @@ public sealed record VitConfig(int PatchSize, int Dim, int Depth, int Heads, int
     public static VitConfig Default { get; } = new(PatchSize: 4, Dim: 64, Depth: 4, Heads: 4, MlpRatio: 2, Classes: 5);
 
     /// <summary>Patches per image side.</summary>
+    [JsonIgnore]
     public int Grid => ImageSize / PatchSize;
 
     /// <summary>Tokens per image (patches, without the class token).</summary>
+    [JsonIgnore]
     public int Patches => Grid * Grid;
 
     /// <summary>Values in one patch (one channel).</summary>
+    [JsonIgnore]
     public int PatchValues => PatchSize * PatchSize;
 
     /// <summary>Throws when the shape cannot be built, naming the option at fault.</summary>

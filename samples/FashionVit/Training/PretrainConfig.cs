@@ -47,6 +47,7 @@ public sealed record PretrainConfig(
     public string ToCanonicalJson() => JsonSerializer.Serialize(new { format_version = FormatVersion, config = this }, CanonicalJson);
 
     /// <summary>The cache key: the first 16 hex digits of the SHA-256 of <see cref="ToCanonicalJson"/>.</summary>
+    [JsonIgnore]
     public string Hash => Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(ToCanonicalJson())))[..16];
 
     /// <summary>Value equality including the class list (records compare arrays by reference).</summary>
@@ -56,6 +57,7 @@ public sealed record PretrainConfig(
     public int TotalSteps(long trainImages) => Steps > 0 ? Steps : (int)(Epochs * ((trainImages + Batch - 1) / Batch));
 
     /// <summary>The source classes as a readable list.</summary>
+    [JsonIgnore]
     public string ClassList => string.Join(",", SourceClasses.Select(c => c.ToString(System.Globalization.CultureInfo.InvariantCulture)));
 
     /// <inheritdoc />

@@ -32,6 +32,9 @@ public sealed class TaskData : IDisposable
     /// <summary>Number of images.</summary>
     public long Count => Labels.shape[0];
 
+    /// <summary>A task from tensors already in memory (the data takes ownership of them).</summary>
+    public static TaskData FromTensors(Tensor images, Tensor labels, IReadOnlyList<int> classes) => new(images, labels, classes, "(memory)");
+
     /// <summary>
     /// Loads the images of <paramref name="classes"/> from a split, keeps the first <paramref name="limit"/> (0: all),
     /// and applies <paramref name="shift"/>.
