@@ -47,7 +47,7 @@ namespace OneLoRA.Generators
             w.Line();
             WriteCollect(w, spec);
             w.Line();
-            WriteAttach(w);
+            WriteAttach(w, spec);
             w.Line();
             WriteMerge(w, spec, merge: true);
             w.Line();
@@ -70,13 +70,15 @@ namespace OneLoRA.Generators
             w.Close(");").Dedent();
             w.Line();
             w.Line("/// <summary>The adapted Linear members and nested [Peft] members of " + Xml(spec.DisplayName) + ", fixed at compile time.</summary>");
-            w.Line("public global::System.Collections.Generic.IReadOnlyList<" + LayerInfo + "> PeftLayers => __PeftLayerTable;");
+            w.Line(spec.HasPeftBase
+                ? "public new global::System.Collections.Generic.IReadOnlyList<" + LayerInfo + "> PeftLayers => global::System.Linq.Enumerable.ToList(global::System.Linq.Enumerable.Concat(base.PeftLayers, __PeftLayerTable)).AsReadOnly();"
+                : "public global::System.Collections.Generic.IReadOnlyList<" + LayerInfo + "> PeftLayers => __PeftLayerTable;");
         }
 
         private static void WriteOptions(SourceWriter w, PeftClassSpec spec)
         {
             w.Line("/// <summary>The method and options written in the [Peft] attribute of " + Xml(spec.DisplayName) + " (a new copy each time).</summary>");
-            w.Line("public global::OneLoRA.PeftOptions DefaultPeftOptions => new global::OneLoRA.PeftOptions").Open();
+            w.Line(Public(spec) + "global::OneLoRA.PeftOptions DefaultPeftOptions => new global::OneLoRA.PeftOptions").Open();
             if (spec.Options.Method is not null) w.Line("Method = " + spec.Options.Method + ",");
             foreach (var a in spec.Options.Assignments) w.Line(a.Property + " = " + a.Expression + ",");
             w.Close(";");
@@ -87,9 +89,10 @@ namespace OneLoRA.Generators
             w.Line("/// <summary>The layers to adapt with their dotted paths under <paramref name=\"prefix\"/>, nested [Peft] members included.</summary>");
             w.Line("/// <param name=\"prefix\">Path of this module in the root model: empty for the root, else ending in a dot.</param>");
             w.Line("/// <exception cref=\"" + InvalidOperation.Substring(8) + "\">An adapted or nested member is null.</exception>");
-            w.Line("public global::System.Collections.Generic.IEnumerable<" + TargetLayer + "> CollectTargetLayers(string prefix)").Open();
+            w.Line(Public(spec) + "global::System.Collections.Generic.IEnumerable<" + TargetLayer + "> CollectTargetLayers(string prefix)").Open();
             w.Line("if (prefix is null) throw new global::System.ArgumentNullException(nameof(prefix));");
             w.Line("var layers = new global::System.Collections.Generic.List<" + TargetLayer + ">();");
+            if (spec.HasPeftBase) w.Line("layers.AddRange(base.CollectTargetLayers(prefix));");
             int index = 0;
             foreach (var m in spec.Members)
             {
@@ -115,15 +118,15 @@ namespace OneLoRA.Generators
             w.Close();
         }
 
-        private static void WriteAttach(SourceWriter w)
+        private static void WriteAttach(SourceWriter w, PeftClassSpec spec)
         {
             w.Line("/// <summary>Attaches the attribute's method (built from <see cref=\"DefaultPeftOptions\"/>) to every layer of <see cref=\"CollectTargetLayers\"/>.</summary>");
-            w.Line("public global::OneLoRA.PeftAttachment AttachAdapters() =>");
+            w.Line(Public(spec) + "global::OneLoRA.PeftAttachment AttachAdapters() =>");
             w.Indent().Line("AttachAdapters(global::OneLoRA.PeftMethods.Create(DefaultPeftOptions));").Dedent();
             w.Line();
             w.Line("/// <summary>Freezes this model and attaches <paramref name=\"method\"/>'s adapters to every layer of <see cref=\"CollectTargetLayers\"/>, nested [Peft] members included.</summary>");
             w.Line("/// <param name=\"method\">The PEFT method that creates the adapters.</param>");
-            w.Line("public global::OneLoRA.PeftAttachment AttachAdapters(global::OneLoRA.IPeftMethod method)").Open();
+            w.Line(Public(spec) + "global::OneLoRA.PeftAttachment AttachAdapters(global::OneLoRA.IPeftMethod method)").Open();
             w.Line("if (method is null) throw new global::System.ArgumentNullException(nameof(method));");
             w.Line("return global::OneLoRA.Peft.Attach(this, global::System.Linq.Enumerable.ToList(CollectTargetLayers(\"\")), method);");
             w.Close();
@@ -137,7 +140,8 @@ namespace OneLoRA.Generators
                 ? "/// <summary>Folds every adapter into its layer's weights, layer by layer: inference then costs exactly the base model.</summary>"
                 : "/// <summary>Takes every adapter back out of its layer's weights, layer by layer, restoring the base weights.</summary>");
             w.Line("/// <exception cref=\"" + InvalidOperation.Substring(8) + "\">A layer has no adapter, or is already " + (merge ? "merged" : "unmerged") + ".</exception>");
-            w.Line("public void " + verb + "Adapters()").Open();
+            w.Line(Public(spec) + "void " + verb + "Adapters()").Open();
+            if (spec.HasPeftBase) w.Line("base." + verb + "Adapters();");
             int index = 0;
             foreach (var m in spec.Members)
             {
@@ -216,6 +220,9 @@ namespace OneLoRA.Generators
             w.Close();
             w.Close();
         }
+
+        // A [Peft] base class has the same generated members; the derived ones hide them and call them first.
+        private static string Public(PeftClassSpec spec) => spec.HasPeftBase ? "public new " : "public ";
 
         private static string Count(PeftMemberSpec member) => member.Shape == MemberShape.Array ? "Length" : "Count";
 

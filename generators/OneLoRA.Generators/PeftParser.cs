@@ -1,7 +1,6 @@
 using System;
 using System.Collections.Generic;
 using System.Globalization;
-using System.IO;
 using System.Linq;
 using System.Text;
 using System.Threading;
@@ -25,18 +24,18 @@ namespace OneLoRA.Generators
         /// <summary>Parses one attributed class declaration.</summary>
         public static PeftClassModel? Parse(GeneratorAttributeSyntaxContext context, CancellationToken ct)
         {
-            if (context.TargetSymbol is not INamedTypeSymbol type || type.TypeKind != TypeKind.Class || context.Attributes.IsEmpty)
-                return null;
-            var attribute = context.Attributes[0];
+            if (context.TargetSymbol is not INamedTypeSymbol type || type.TypeKind != TypeKind.Class) return null;
+            // context.Attributes holds every [Peft] of the class in this file, also those on other partial parts.
+            var attribute = context.Attributes.FirstOrDefault(a =>
+                a.ApplicationSyntaxReference is { } r && r.SyntaxTree == context.TargetNode.SyntaxTree && context.TargetNode.Span.Contains(r.Span));
             // A duplicated [Peft] (an error) must not yield two files with one hint name: only the first one generates.
-            if (!IsFirstPeftAttribute(type, attribute)) return null;
+            if (attribute is null || !IsFirstPeftAttribute(type, attribute)) return null;
             if (!IsPartialAll(type, ct) || !DerivesFromModule(type)) return null;
 
             var compilation = context.SemanticModel.Compilation;
             var options = ParseOptions(attribute, compilation);
-            var targets = NamedString(attribute, "Targets") ?? "*";
-            var exclude = NamedString(attribute, "Exclude") ?? "";
-            var members = SelectMembers(type, targets, exclude);
+            var selected = SelectMembers(type, attribute);
+            var members = selected.Select(m => m.Spec).ToEquatableArray();
 
             var spec = new PeftClassSpec(
                 HintName(type),
@@ -45,8 +44,9 @@ namespace OneLoRA.Generators
                 Declaration(type),
                 DisplayName(type),
                 options,
-                members);
-            var calls = FindCalls(type, members, context.SemanticModel, ct);
+                members,
+                HasPeftBase(type));
+            var calls = FindCalls(type, selected, context.SemanticModel, ct);
             return new PeftClassModel(spec, calls);
         }
 
@@ -56,9 +56,11 @@ namespace OneLoRA.Generators
         /// Instance fields and properties declared in the class: Linear / ModuleList&lt;Linear&gt; / Linear[] members
         /// selected by the globs, and [Peft]-class members (single, ModuleList or array) not excluded. [NoPeft] skips both.
         /// </summary>
-        private static EquatableArray<PeftMemberSpec> SelectMembers(INamedTypeSymbol type, string targets, string exclude)
+        private static List<(ISymbol Member, PeftMemberSpec Spec)> SelectMembers(INamedTypeSymbol type, AttributeData attribute)
         {
-            var result = new List<PeftMemberSpec>();
+            var targets = NamedString(attribute, "Targets") ?? "*";
+            var exclude = NamedString(attribute, "Exclude") ?? "";
+            var result = new List<(ISymbol, PeftMemberSpec)>();
             foreach (var member in type.GetMembers())
             {
                 ITypeSymbol? memberType = member switch
@@ -74,15 +76,15 @@ namespace OneLoRA.Generators
                 if (IsLinear(element))
                 {
                     if (TargetGlob.Selects(targets, exclude, member.Name, "Linear"))
-                        result.Add(new PeftMemberSpec(member.Name, Access(member.Name), "Linear", shape, IsNested: false));
+                        result.Add((member, new PeftMemberSpec(member.Name, Access(member.Name), "Linear", shape, IsNested: false)));
                 }
                 else if (element is INamedTypeSymbol nested && IsPeftClass(nested))
                 {
                     if (!TargetGlob.AnyMatch(TargetGlob.Split(exclude), member.Name, nested.Name))
-                        result.Add(new PeftMemberSpec(member.Name, Access(member.Name), nested.Name, shape, IsNested: true));
+                        result.Add((member, new PeftMemberSpec(member.Name, Access(member.Name), nested.Name, shape, IsNested: true)));
                 }
             }
-            return result.ToEquatableArray();
+            return result;
         }
 
         private static (MemberShape Shape, ITypeSymbol? Element) Shape(ITypeSymbol type)
@@ -112,6 +114,13 @@ namespace OneLoRA.Generators
             return false;
         }
 
+        private static bool HasPeftBase(INamedTypeSymbol type)
+        {
+            for (var t = type.BaseType; t is not null; t = t.BaseType)
+                if (IsPeftClass(t)) return true;
+            return false;
+        }
+
         private static bool IsIn(ISymbol symbol, params string[] namespaceParts)
         {
             var ns = symbol.ContainingNamespace;
@@ -134,14 +143,19 @@ namespace OneLoRA.Generators
 
         private static bool IsFirstPeftAttribute(INamedTypeSymbol type, AttributeData attribute)
         {
+            var mine = attribute.ApplicationSyntaxReference;
+            if (mine is null) return false;
             foreach (var a in type.GetAttributes())
-                if (a.AttributeClass is { Name: "PeftAttribute" } c && IsIn(c, "OneLoRA"))
-                    return ReferenceEquals(a, attribute) || SameSyntax(a.ApplicationSyntaxReference, attribute.ApplicationSyntaxReference);
-            return false;
+                if (a.AttributeClass is { Name: "PeftAttribute" } c && IsIn(c, "OneLoRA") && a.ApplicationSyntaxReference is { } other && Before(other, mine))
+                    return false;
+            return true;
         }
 
-        private static bool SameSyntax(SyntaxReference? a, SyntaxReference? b) =>
-            a is not null && b is not null && a.SyntaxTree == b.SyntaxTree && a.Span == b.Span;
+        private static bool Before(SyntaxReference a, SyntaxReference b)
+        {
+            int byFile = string.CompareOrdinal(a.SyntaxTree.FilePath, b.SyntaxTree.FilePath);
+            return byFile < 0 || (byFile == 0 && a.Span.Start < b.Span.Start);
+        }
 
         /// <summary>Every declaration of the class and of its containing types says <c>partial</c>.</summary>
         private static bool IsPartialAll(INamedTypeSymbol type, CancellationToken ct)
@@ -284,12 +298,19 @@ namespace OneLoRA.Generators
         /// where <c>m</c> is an adapted member, <c>this.m</c>, or <c>m[i]</c> / <c>this.m[i]</c> of an adapted collection.
         /// </summary>
         private static EquatableArray<InterceptedCallSpec> FindCalls(
-            INamedTypeSymbol type, EquatableArray<PeftMemberSpec> members, SemanticModel attributeModel, CancellationToken ct)
+            INamedTypeSymbol type, List<(ISymbol Member, PeftMemberSpec Spec)> selected, SemanticModel attributeModel, CancellationToken ct)
         {
-            var singles = new HashSet<string>();
-            var collections = new HashSet<string>();
-            foreach (var m in members)
-                if (!m.IsNested) (m.Shape == MemberShape.Single ? singles : collections).Add(m.Name);
+            // Adapted members of this class and of [Peft] base classes (their layers are attached through base.CollectTargetLayers).
+            var singles = new HashSet<ISymbol>(SymbolEqualityComparer.Default);
+            var collections = new HashSet<ISymbol>(SymbolEqualityComparer.Default);
+            void Add(List<(ISymbol Member, PeftMemberSpec Spec)> members)
+            {
+                foreach (var (member, spec) in members)
+                    if (!spec.IsNested) (spec.Shape == MemberShape.Single ? singles : collections).Add(member.OriginalDefinition);
+            }
+            Add(selected);
+            for (var t = type.BaseType; t is not null; t = t.BaseType)
+                if (PeftAttributeOf(t.OriginalDefinition) is { } baseAttribute) Add(SelectMembers(t.OriginalDefinition, baseAttribute));
             if (singles.Count == 0 && collections.Count == 0) return EquatableArray<InterceptedCallSpec>.Empty;
 
             var result = new List<InterceptedCallSpec>();
@@ -303,15 +324,22 @@ namespace OneLoRA.Generators
                 foreach (var invocation in nodes.OfType<InvocationExpressionSyntax>())
                 {
                     ct.ThrowIfCancellationRequested();
-                    var call = Intercepted(invocation, type, singles, collections, model, ct);
+                    var call = Intercepted(invocation, singles, collections, model, ct);
                     if (call is not null) result.Add(call);
                 }
             }
             return result.ToEquatableArray();
         }
 
+        private static AttributeData? PeftAttributeOf(INamedTypeSymbol type)
+        {
+            foreach (var a in type.GetAttributes())
+                if (a.AttributeClass is { Name: "PeftAttribute" } c && IsIn(c, "OneLoRA")) return a;
+            return null;
+        }
+
         private static InterceptedCallSpec? Intercepted(
-            InvocationExpressionSyntax invocation, INamedTypeSymbol type, HashSet<string> singles, HashSet<string> collections,
+            InvocationExpressionSyntax invocation, HashSet<ISymbol> singles, HashSet<ISymbol> collections,
             SemanticModel model, CancellationToken ct)
         {
             if (invocation.Expression is not MemberAccessExpressionSyntax { RawKind: (int)SyntaxKind.SimpleMemberAccessExpression } access
@@ -322,7 +350,7 @@ namespace OneLoRA.Generators
             else if (name.Identifier.ValueText == "call") kind = InterceptedKind.Call;
             else return null;
 
-            if (!IsAdaptedReceiver(access.Expression, type, singles, collections, model, ct)) return null;
+            if (!IsAdaptedReceiver(access.Expression, singles, collections, model, ct)) return null;
             if (model.GetSymbolInfo(invocation, ct).Symbol is not IMethodSymbol method
                 || method.IsStatic || method.IsGenericMethod || method.ReducedFrom is not null
                 || method.Parameters.Length != 1 || method.Parameters[0].RefKind != RefKind.None
@@ -333,7 +361,7 @@ namespace OneLoRA.Generators
             if (location is null) return null;
 
             var line = name.GetLocation().GetLineSpan().StartLinePosition.Line + 1;
-            var site = Path.GetFileName(invocation.SyntaxTree.FilePath) + ":" + line.ToString(CultureInfo.InvariantCulture);
+            var site = FileName(invocation.SyntaxTree.FilePath) + ":" + line.ToString(CultureInfo.InvariantCulture);
             return new InterceptedCallSpec(
                 kind,
                 method.ContainingType.ToDisplayString(SymbolDisplayFormat.FullyQualifiedFormat),
@@ -345,31 +373,28 @@ namespace OneLoRA.Generators
         }
 
         private static bool IsAdaptedReceiver(
-            ExpressionSyntax receiver, INamedTypeSymbol type, HashSet<string> singles, HashSet<string> collections,
-            SemanticModel model, CancellationToken ct)
+            ExpressionSyntax receiver, HashSet<ISymbol> singles, HashSet<ISymbol> collections, SemanticModel model, CancellationToken ct)
         {
             receiver = Unparenthesize(receiver);
             if (receiver is ElementAccessExpressionSyntax element)
                 return element.ArgumentList.Arguments.Count == 1
-                    && IsOwnMember(Unparenthesize(element.Expression), type, collections, model, ct)
+                    && IsOwnMember(Unparenthesize(element.Expression), collections, model, ct)
                     && model.GetTypeInfo(receiver, ct).Type is { } t && IsLinear(t);
-            return IsOwnMember(receiver, type, singles, model, ct);
+            return IsOwnMember(receiver, singles, model, ct);
         }
 
-        /// <summary><c>name</c> or <c>this.name</c> binding to one of <paramref name="names"/> on this instance.</summary>
-        private static bool IsOwnMember(ExpressionSyntax expression, INamedTypeSymbol type, HashSet<string> names, SemanticModel model, CancellationToken ct)
+        /// <summary><c>name</c>, <c>this.name</c> or <c>base.name</c>: an instance member of this object in <paramref name="members"/>.</summary>
+        private static bool IsOwnMember(ExpressionSyntax expression, HashSet<ISymbol> members, SemanticModel model, CancellationToken ct)
         {
-            string memberName;
-            if (expression is IdentifierNameSyntax identifier) memberName = identifier.Identifier.ValueText;
-            else if (expression is MemberAccessExpressionSyntax { Expression: ThisExpressionSyntax, Name: IdentifierNameSyntax n }) memberName = n.Identifier.ValueText;
-            else return false;
-            if (!names.Contains(memberName)) return false;
-
+            if (expression is not IdentifierNameSyntax
+                && expression is not MemberAccessExpressionSyntax { Expression: ThisExpressionSyntax or BaseExpressionSyntax, Name: IdentifierNameSyntax })
+                return false;
             var symbol = model.GetSymbolInfo(expression, ct).Symbol;
-            return symbol is IFieldSymbol or IPropertySymbol
-                && !symbol.IsStatic
-                && SymbolEqualityComparer.Default.Equals(symbol.ContainingType?.OriginalDefinition, type.OriginalDefinition);
+            return symbol is IFieldSymbol or IPropertySymbol && !symbol.IsStatic && members.Contains(symbol.OriginalDefinition);
         }
+
+        // Not Path.GetFileName: on .NET Framework hosts (Visual Studio) it throws for characters invalid in paths.
+        private static string FileName(string path) => path.Substring(path.LastIndexOfAny(new[] { '/', '\\' }) + 1);
 
         private static ExpressionSyntax Unparenthesize(ExpressionSyntax expression)
         {

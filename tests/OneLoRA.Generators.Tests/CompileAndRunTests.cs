@@ -222,4 +222,75 @@ public class CompileAndRunTests
         Assert.Null(intercepted["block.call"]);      // a local (and a nested [Peft] module, not a Linear)
         Assert.Null(intercepted["gate.forward"]);    // [NoPeft]
     }
+
+    private const string DerivedSource = """
+        using OneLoRA;
+        using TorchSharp;
+        using TorchSharp.Modules;
+        using static TorchSharp.torch;
+
+        namespace RunTest;
+
+        [Peft(Method.OneLoRA)]
+        public partial class Encoder : nn.Module<Tensor, Tensor>
+        {
+            protected readonly Linear proj;
+
+            public Encoder() : base(nameof(Encoder))
+            {
+                proj = nn.Linear(3, 4);
+                RegisterComponents();
+            }
+
+            public override Tensor forward(Tensor x) => proj.forward(x);
+        }
+
+        [Peft(Method.OneLoRA)]
+        public partial class Classifier : Encoder
+        {
+            private readonly Linear head;
+
+            public Classifier()
+            {
+                head = nn.Linear(4, 2);
+                RegisterComponents();
+            }
+
+            public override Tensor forward(Tensor x) => head.forward(proj.forward(x));
+        }
+        """;
+
+    [Fact]
+    public void DerivedPeftClassAdaptsBaseAndOwnLayers()
+    {
+        var (_, _, output) = TestCompilation.Run(TestCompilation.Create(("Derived.cs", DerivedSource)));
+        using var image = new MemoryStream();
+        var emit = output.Emit(image);
+        Assert.True(emit.Success, string.Join(Environment.NewLine, emit.Diagnostics));
+        var assembly = new AssemblyLoadContext("derived", isCollectible: true).LoadFromStream(new MemoryStream(image.ToArray()));
+        torch.manual_seed(5);
+        var net = (nn.Module<Tensor, Tensor>)Activator.CreateInstance(assembly.GetType("RunTest.Classifier", throwOnError: true)!)!;
+
+        var attachment = (PeftAttachment)Invoke(net, "AttachAdapters")!;
+        Assert.Equal(["proj", "head"], attachment.Layers.Select(l => l.Path));
+        Assert.Equal(["proj", "head"], ((IPeftModule)net).PeftLayers.Select(l => l.MemberName));
+        using (no_grad())
+            foreach (var l in attachment.Layers)
+                ((OneLoRAAdapter)l.Adapter).B.copy_(randn(l.Layer.out_features));
+
+        var x = randn(4, 3, dtype: float64).to(float32);
+        Tensor Adapted(string path, Tensor h)
+        {
+            var l = attachment.Layers.Single(a => a.Path == path);
+            var w = l.Layer.weight!.detach().to(float64);
+            var deltaW = ((OneLoRAAdapter)l.Adapter).B.detach().to(float64).unsqueeze(1) * ones(1, w.shape[1], dtype: float64);
+            return h.matmul((w + deltaW).t()) + l.Layer.bias!.detach().to(float64);
+        }
+        AssertClose(Adapted("head", Adapted("proj", x.to(float64))), net.forward(x).detach(), 1e-5);
+
+        var before = net.forward(x).detach();
+        Invoke(net, "MergeAdapters");
+        Assert.True(attachment.IsMerged);   // the base's layer too, through base.MergeAdapters()
+        AssertClose(before, net.forward(x).detach(), 1e-5);
+    }
 }

@@ -18,6 +18,7 @@ namespace OneLoRA.Generators.Model
     /// <param name="DisplayName">The class name as written in messages, e.g. <c>Outer.Block</c>.</param>
     /// <param name="Options">The attribute's method and named arguments.</param>
     /// <param name="Members">Adapted Linear members and nested <c>[Peft]</c> members, in declaration order.</param>
+    /// <param name="HasPeftBase">A base class is itself <c>[Peft]</c>: the generated members hide and chain to its own.</param>
     public sealed record PeftClassSpec(
         string HintName,
         string Namespace,
@@ -25,7 +26,8 @@ namespace OneLoRA.Generators.Model
         TypeDeclarationSpec Declaration,
         string DisplayName,
         PeftOptionsSpec Options,
-        EquatableArray<PeftMemberSpec> Members);
+        EquatableArray<PeftMemberSpec> Members,
+        bool HasPeftBase);
 
     /// <summary>A partial type declaration head: <c>partial {Keyword} {Name}{TypeParameters}</c>.</summary>
     /// <param name="Keyword">class, struct, interface, record, record struct.</param>

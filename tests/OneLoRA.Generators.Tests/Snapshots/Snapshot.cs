@@ -14,7 +14,7 @@ internal static class Snapshot
 {
     public static void Verify(string actual, string test, [CallerFilePath] string callerFile = "")
     {
-        var directory = Path.GetDirectoryName(callerFile)!;
+        var directory = BaselineDirectory(callerFile);
         var verified = Path.Combine(directory, test + ".verified.cs");
         var received = Path.Combine(directory, test + ".received.cs");
         actual = Normalize(actual);
@@ -34,6 +34,19 @@ internal static class Snapshot
         Assert.Fail(expected is null
             ? $"No baseline {verified}. Received output written to {received}; review it and rerun with ONELORA_ACCEPT=1 to accept."
             : $"Generated code differs from {verified} (received: {received}; ONELORA_ACCEPT=1 accepts):\n{Diff(expected, actual)}");
+    }
+
+    /// <summary>This source file's folder; found from the test binaries when a path map hides the source path.</summary>
+    private static string BaselineDirectory(string callerFile)
+    {
+        var direct = Path.GetDirectoryName(callerFile);
+        if (direct is not null && Directory.Exists(direct)) return direct;
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+        {
+            var candidate = Path.Combine(dir.FullName, "Snapshots");
+            if (File.Exists(Path.Combine(candidate, "SnapshotTests.cs"))) return candidate;
+        }
+        throw new DirectoryNotFoundException($"Snapshot baselines not found: neither '{direct}' nor a Snapshots folder above {AppContext.BaseDirectory} exists.");
     }
 
     private static string Normalize(string text) => text.Replace("\r\n", "\n");

@@ -260,4 +260,42 @@ public class SnapshotTests
             }
         }
         """, "Samples.Zoo.Inner.Head.Peft.g.cs");
+
+    [Fact]
+    public void DerivedFromPeftBase() => Check("""
+        using OneLoRA;
+        using TorchSharp;
+        using TorchSharp.Modules;
+        using static TorchSharp.torch;
+
+        namespace Samples;
+
+        [Peft(Method.OneLoRA)]
+        public partial class Encoder : nn.Module<Tensor, Tensor>
+        {
+            protected readonly Linear proj;
+
+            public Encoder() : base(nameof(Encoder))
+            {
+                proj = nn.Linear(4, 4);
+                RegisterComponents();
+            }
+
+            public override Tensor forward(Tensor x) => proj.forward(x);
+        }
+
+        [Peft(Method.OneLoRA, TrainBiases = true)]
+        public partial class Classifier : Encoder
+        {
+            private readonly Linear head;
+
+            public Classifier()
+            {
+                head = nn.Linear(4, 2);
+                RegisterComponents();
+            }
+
+            public override Tensor forward(Tensor x) => head.forward(base.proj.forward(x) + proj.call(x));
+        }
+        """, "Samples.Classifier.Peft.g.cs");
 }
