@@ -17,6 +17,15 @@ public static class PeftMethods
     static PeftMethods()
     {
         Register("OneLoRA", o => new Methods.OneLoRA.OneLoRAMethod(o), "1lora", "onelora", "1-lora", "ilora");
+        Register("LoRA", o => new Methods.LoRA.LoRAMethod(o), "lora");
+        Register("DoRA", o => new Methods.DoRA.DoRAMethod(o), "dora");
+        Register("VeRA", o => new Methods.VeRA.VeRAMethod(o), "vera");
+        Register("MoRA", o => new Methods.MoRA.MoRAMethod(o), "mora");
+        Register("MoRA1", o => Methods.MoRA.MoRAMethod.OfType(o, 1), "mora1", "mora-1", "mora_1");
+        Register("MoRA6", o => Methods.MoRA.MoRAMethod.OfType(o, 6), "mora6", "mora-6", "mora_6");
+        Register("BitFit", o => new Methods.BitFit.BitFitMethod(o), "bitfit");
+        Register("DiffFit", o => new Methods.DiffFit.DiffFitMethod(o), "difffit");
+        Register("Full", o => new Methods.Full.FullMethod(o), "full", "all", "fullfinetune", "full-finetune");
     }
 
     /// <summary>Registers (or replaces) a method under a name and optional aliases.</summary>

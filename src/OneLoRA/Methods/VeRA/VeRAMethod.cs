@@ -1,0 +1,48 @@
+using System.Collections.Generic;
+using System.Linq;
+
+namespace OneLoRA.Methods.VeRA;
+
+/// <summary>
+/// The VeRA strategy: one <see cref="VeRAProjections"/> pair for the whole attach and one <see cref="VeRAAdapter"/>
+/// per target layer. Reads Rank, ProjectionPrngKey, VeRADInitial, Dropout.
+/// </summary>
+public sealed class VeRAMethod : PeftMethodBase
+{
+    /// <summary>VeRA with the given options.</summary>
+    /// <exception cref="System.ArgumentException">Rank &lt; 1, Dropout outside [0, 1) or a non-finite VeRADInitial.</exception>
+    public VeRAMethod(PeftOptions options) : base(options)
+    {
+        Require(Options.Rank >= 1, nameof(PeftOptions.Rank), Options.Rank, "an integer ≥ 1");
+        Require(Options.Dropout >= 0 && Options.Dropout < 1, nameof(PeftOptions.Dropout), Options.Dropout, "a probability in [0, 1)");
+        Require(double.IsFinite(Options.VeRADInitial), nameof(PeftOptions.VeRADInitial), Options.VeRADInitial, "a finite number (PEFT's default 0.1)");
+    }
+
+    /// <summary>VeRA with default options (r = 1, key 0, d_initial 0.1).</summary>
+    public VeRAMethod() : this(new PeftOptions()) { }
+
+    /// <inheritdoc />
+    public override string Name => "VeRA";
+
+    /// <inheritdoc />
+    public override string PeftType => "VERA";
+
+    /// <inheritdoc />
+    public override IReadOnlyDictionary<string, object?> ConfigEntries => new Dictionary<string, object?>(base.ConfigEntries)
+    {
+        ["r"] = Options.Rank,
+        ["projection_prng_key"] = Options.ProjectionPrngKey,
+        ["d_initial"] = Options.VeRADInitial,
+        ["vera_dropout"] = Options.Dropout,
+        ["save_projection"] = true,
+        ["bias"] = Options.TrainBiases ? "vera_only" : "none",
+    };
+
+    /// <inheritdoc />
+    public override IReadOnlyList<LinearAdapter> CreateAdapters(IReadOnlyList<TargetLayer> layers)
+    {
+        if (layers.Count == 0) return [];
+        var projections = VeRAProjections.Create(layers, Options.Rank, Options.ProjectionPrngKey);
+        return layers.Select(l => (LinearAdapter)new VeRAAdapter(l.Layer, projections, Options.VeRADInitial, Options.Dropout)).ToList();
+    }
+}
