@@ -66,7 +66,7 @@ public static class FashionVitCli
                       (options.Shift == DomainShift.None ? "" : $", {options.Shift.ToString().ToLowerInvariant()} shift") +
                       $", {options.Threads} thread(s) on {options.Device}; output {output}");
         var result = FineTuneJob.Run(options, output, progress);
-        ResultsTable.Print([result]);
+        progress.Results([result]);
         progress.Info($"Accuracy {result.Accuracy:P2} with adapters, {result.MergedAccuracy:P2} merged" +
                       (result.ChangedPredictions == 0 ? " (identical predictions)" : $" ({result.ChangedPredictions} predictions changed; max logit difference {result.MaxLogitDifference:G3})"));
         progress.Info($"Wrote {Path.Combine(output, RunResult.FileName)}, adapters in {result.AdapterDirectory}, merged weights {result.MergedWeights}");
@@ -169,7 +169,7 @@ public static class FashionVitCli
             var output = options.Out ?? Path.Combine("runs", $"{DateTime.Now:yyyyMMdd-HHmmss}-compare");
             var progress = TrainingProgress.Create(plain: true);
             var results = CompareJob.Run(options with { Out = null }, list, output, progress);
-            ResultsTable.Print(results);
+            progress.Results(results);
             progress.Info($"Wrote {Path.Combine(output, "compare.md")}, compare.json and compare.png");
             return 0;
         }));

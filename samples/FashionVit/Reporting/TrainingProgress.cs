@@ -21,6 +21,9 @@ public abstract class TrainingProgress
     /// <summary>Writes a line of information between phases.</summary>
     public abstract void Info(string line);
 
+    /// <summary>Writes the results: a Spectre table on a live console, a markdown table in plain mode (logs, CI).</summary>
+    public abstract void Results(System.Collections.Generic.IReadOnlyList<RunResult> results);
+
     /// <summary>A live bar when the console is interactive and <paramref name="plain"/> is false; plain lines otherwise.</summary>
     public static TrainingProgress Create(bool plain, TextWriter? output = null)
     {
@@ -58,6 +61,8 @@ internal sealed class LiveProgress : TrainingProgress
             });
 
     public override void Info(string line) => AnsiConsole.MarkupLine(Markup.Escape(line));
+
+    public override void Results(System.Collections.Generic.IReadOnlyList<RunResult> results) => ResultsTable.Print(results);
 }
 
 /// <summary>One line every interval (and at the end of each phase) with step, loss, images/s and ETA.</summary>
@@ -83,6 +88,8 @@ internal sealed class PlainProgress(TextWriter output, TimeSpan interval) : Trai
     }
 
     public override void Info(string line) => output.WriteLine(line);
+
+    public override void Results(System.Collections.Generic.IReadOnlyList<RunResult> results) => output.Write(ResultsTable.ToMarkdown(results));
 
     private static string Line(string phase, long step, long total, double loss, long images, TimeSpan elapsed)
     {
