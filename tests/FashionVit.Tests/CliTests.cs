@@ -174,6 +174,8 @@ public class CliTests
         Assert.Equal(5e-4, RunOptions.DefaultLearningRate("Full"));
         Assert.Equal(2e-3, RunOptions.DefaultLearningRate("LoRA"));
         Assert.Equal(5e-3, RunOptions.DefaultLearningRate("OneLoRA"));
+        Assert.Equal(5e-2, new RunOptions { Method = "head" }.LearningRate);
+        Assert.Equal(0.3, new RunOptions { Method = "head", Lr = 0.3 }.LearningRate);
         Assert.Equal(Path.Combine("runs", "20250102-030405-onelora"), new RunOptions().OutputDirectory(new DateTime(2025, 1, 2, 3, 4, 5)));
     }
 

@@ -141,11 +141,13 @@ public sealed record RunOptions
     }
 
     /// <summary>
-    /// Default fine-tuning learning rates, picked on this task (see docs/main-job.md): the few-parameter methods need
-    /// larger steps than full fine-tuning, which moves every weight.
+    /// Default fine-tuning learning rates, from sweeps on this task (see docs/main-job.md): the few-parameter methods need
+    /// larger steps than full fine-tuning, which moves every weight; the head alone takes the largest, so the baseline is
+    /// not a straw man.
     /// </summary>
     public static double DefaultLearningRate(string canonicalMethod) => canonicalMethod switch
     {
+        "Head" => 5e-2,
         "Full" => 5e-4,
         "LoRA" or "DoRA" => 2e-3,
         _ => 5e-3,

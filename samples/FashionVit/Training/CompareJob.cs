@@ -3,6 +3,7 @@ using System.Collections.Generic;
 using System.Diagnostics;
 using System.IO;
 using System.Linq;
+using System.Reflection;
 using System.Text.Json;
 using FashionVit.Cli;
 using FashionVit.Reporting;
@@ -44,17 +45,38 @@ public static class CompareJob
         catch (OptionException e) { throw new OptionException($"--methods entry '{entry}': {e.Message}"); }
     }
 
-    /// <summary>How to start this program again: its apphost, or <c>dotnet FashionVit.dll</c>.</summary>
+    /// <summary>
+    /// How to start this program again: the running apphost, else the apphost beside FashionVit.dll (when the
+    /// comparison runs inside another process, e.g. a test host), else <c>dotnet FashionVit.dll</c>.
+    /// </summary>
     public static ProcessStartInfo SelfStart(IEnumerable<string> arguments)
     {
-        var path = Environment.ProcessPath ?? throw new InvalidOperationException("Cannot find this program's path to start the per-method processes.");
-        var start = new ProcessStartInfo(path) { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
-        if (Path.GetFileNameWithoutExtension(path).Equals("dotnet", StringComparison.OrdinalIgnoreCase))
-            start.ArgumentList.Add(typeof(CompareJob).Assembly.Location);
+        var assembly = typeof(CompareJob).Assembly;
+        var apphost = Path.ChangeExtension(assembly.Location, OperatingSystem.IsWindows() ? ".exe" : null);
+        ProcessStartInfo start;
+        if (Assembly.GetEntryAssembly() == assembly && Environment.ProcessPath is { } running)
+        {
+            start = new ProcessStartInfo(running);
+            if (IsDotnetHost(running)) start.ArgumentList.Add(assembly.Location);
+        }
+        else if (File.Exists(apphost))
+        {
+            start = new ProcessStartInfo(apphost);
+        }
+        else
+        {
+            start = new ProcessStartInfo(Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") ?? "dotnet");
+            start.ArgumentList.Add(assembly.Location);
+        }
+        start.UseShellExecute = false;
+        start.RedirectStandardOutput = true;
+        start.RedirectStandardError = true;
         foreach (var a in arguments) start.ArgumentList.Add(a);
         start.Environment["CI"] = "true";   // children print plain progress lines, which the parent relays
         return start;
     }
+
+    private static bool IsDotnetHost(string path) => Path.GetFileNameWithoutExtension(path).Equals("dotnet", StringComparison.OrdinalIgnoreCase);
 
     /// <summary>Runs the comparison; returns the results in method order.</summary>
     public static IReadOnlyList<RunResult> Run(RunOptions common, IReadOnlyList<string> methods, string outputDirectory, TrainingProgress progress)
