@@ -88,7 +88,7 @@ public sealed record RunOptions
     /// <summary>Fine-tuning batch size.</summary>
     public int Batch { get; init; } = 64;
     /// <summary>Evaluation batch size.</summary>
-    public int EvalBatch { get; init; } = 500;
+    public int EvalBatch { get; init; } = 100;
     /// <summary>Also train LayerNorm weights and biases (e.g. "1LoRA (norms)").</summary>
     public bool TrainNorms { get; init; }
     /// <summary>Also train the biases of the adapted layers.</summary>

@@ -70,7 +70,13 @@ public sealed partial class VisionTransformer : nn.Module<Tensor, Tensor>
         using var scope = NewDisposeScope();
         var x = embed.forward(Patchify(images, Config.PatchSize));
         x = cat([cls_token.expand(x.shape[0], -1, -1), x], 1) + pos_embed;
-        foreach (var block in blocks) x = block.call(x);
+        foreach (var block in blocks)
+        {
+            // A scope per block frees its temporaries as soon as it is done (autograd keeps what backward needs):
+            // otherwise every intermediate of the whole forward stays alive until the step ends.
+            using var blockScope = NewDisposeScope();
+            x = block.call(x).MoveToOuterDisposeScope();
+        }
         return head.forward(norm.forward(x).select(1, 0)).MoveToOuterDisposeScope();
     }
 

@@ -53,7 +53,7 @@ public static class PretrainCache
     /// Returns the cached checkpoint for <paramref name="config"/>, pretraining and caching it first when missing:
     /// the whole model trains on the source classes' training images; accuracy is measured on their test images.
     /// </summary>
-    public static Checkpoint Ensure(PretrainConfig config, string cacheDirectory, string? dataDirectory, Device device, TrainingProgress progress, int evalBatch = 500)
+    public static Checkpoint Ensure(PretrainConfig config, string cacheDirectory, string? dataDirectory, Device device, TrainingProgress progress, int evalBatch = 100)
     {
         if (Find(config, cacheDirectory) is { } cached) return cached;
 
