@@ -1,4 +1,6 @@
 using System;
+using System.CommandLine;
+using System.Globalization;
 using System.IO;
 using System.Linq;
 using FashionVit.Cli;
@@ -98,9 +100,13 @@ public sealed class RealDataTests(RealDataFixture fixture) : IClassFixture<RealD
         Assert.Equal(50, result.Steps);
         Assert.True(File.Exists(result.MergedWeights));
 
-        Assert.Equal(0, FashionVitCli.Create().Parse(["evaluate", "--run", output]).Invoke());
-        Assert.Equal(0, FashionVitCli.Create().Parse(["evaluate", "--run", output, "--merged"]).Invoke());
-        Assert.Equal(0, FashionVitCli.Create().Parse(["evaluate", .. args, "--base", result.Checkpoint, "--adapter", result.AdapterDirectory]).Invoke());
+        // Every way of evaluating the saved run reports the accuracy the run measured, on the run's test images.
+        var expected = $"accuracy {result.Accuracy.ToString("P2", CultureInfo.InvariantCulture)} ({(long)Math.Round(result.Accuracy * 2000)}/2000)";
+        Assert.Contains(expected, Evaluate(["evaluate", "--run", output]));
+        Assert.Contains($"accuracy {result.MergedAccuracy.ToString("P2", CultureInfo.InvariantCulture)}", Evaluate(["evaluate", "--run", output, "--merged"]));
+        Assert.Contains(expected, Evaluate(["evaluate", .. args, "--base", result.Checkpoint, "--adapter", result.AdapterDirectory]));
+        Assert.Contains(expected, Evaluate(["evaluate", .. args, "--base", result.Checkpoint, "--weights", result.MergedWeights]));
+        Assert.Contains("/500)", Evaluate(["evaluate", "--run", output, "--test-limit", "500"]));
         // A wrong method for the saved adapters is an error naming both peft types, not a crash.
         Assert.Equal(1, FashionVitCli.Create().Parse(["evaluate", .. args, "--method", "head", "--base", result.Checkpoint, "--adapter", result.AdapterDirectory]).Invoke());
     }
@@ -119,6 +125,13 @@ public sealed class RealDataTests(RealDataFixture fixture) : IClassFixture<RealD
         Assert.Equal(2, RunResultList(Path.Combine(output, "compare.json")));
         var png = File.ReadAllBytes(Path.Combine(output, "compare.png"));
         Assert.True(png.Length > 1000 && png[1] == (byte)'P' && png[2] == (byte)'N' && png[3] == (byte)'G');
+    }
+
+    private static string Evaluate(string[] args)
+    {
+        var output = new StringWriter();
+        Assert.Equal(0, FashionVitCli.Create().Parse(args).Invoke(new InvocationConfiguration { Output = output }));
+        return output.ToString();
     }
 
     private static int RunResultList(string path) =>

@@ -1,6 +1,7 @@
 using System;
 using System.Collections.Generic;
 using System.CommandLine;
+using System.Globalization;
 using System.IO;
 using System.Linq;
 using FashionVit.Reporting;
@@ -111,14 +112,15 @@ public static class FashionVitCli
                 if (!File.Exists(resultsPath))
                     throw new FileNotFoundException($"--run {runDirectory}: no {RunResult.FileName} there; pass a directory written by finetune.", resultsPath);
                 var stored = RunResult.Load(resultsPath);
-                var explicitData = r.GetResult(set.Data) is not null ? options.DataDirectory : null;
-                options = ParseRunArguments(stored.Arguments, resultsPath) with
+                // The run's own options, except where this command line names data, device, threads or evaluation sizes.
+                var fromRun = ParseRunArguments(stored.Arguments, resultsPath);
+                options = fromRun with
                 {
-                    DataDirectory = explicitData ?? ParseRunArguments(stored.Arguments, resultsPath).DataDirectory,
+                    DataDirectory = Given(r, set.Data) ? options.DataDirectory : fromRun.DataDirectory,
+                    TestLimit = Given(r, set.TestLimit) ? options.TestLimit : fromRun.TestLimit,
                     Device = options.Device,
                     Threads = options.Threads,
                     EvalBatch = options.EvalBatch,
-                    TestLimit = r.GetResult(set.TestLimit) is not null ? options.TestLimit : 0,
                 };
                 basePath ??= stored.Checkpoint;
                 if (weightsPath is null && adapterDirectory is null)
@@ -139,8 +141,9 @@ public static class FashionVitCli
             var outcome = weightsPath is not null
                 ? EvaluateJob.WithMergedWeights(options, baseCheckpoint.Config.Model, weightsPath)
                 : EvaluateJob.WithAdapters(options, baseCheckpoint, adapterDirectory!);
-            Console.WriteLine($"{outcome.Source}");
-            Console.WriteLine($"accuracy {outcome.Accuracy:P2} ({outcome.Correct}/{outcome.Count}) on classes {RunOptions.FormatClasses(options.TargetClasses)}" +
+            var output = r.InvocationConfiguration.Output;
+            output.WriteLine($"{outcome.Source}");
+            output.WriteLine($"accuracy {outcome.Accuracy.ToString("P2", CultureInfo.InvariantCulture)} ({outcome.Correct}/{outcome.Count}) on classes {RunOptions.FormatClasses(options.TargetClasses)}" +
                               (options.Shift == DomainShift.None ? "" : $", {options.Shift.ToString().ToLowerInvariant()} shift"));
             return 0;
         }));
@@ -175,6 +178,9 @@ public static class FashionVitCli
         }));
         return command;
     }
+
+    /// <summary>True when the option was written on the command line (not just its default).</summary>
+    private static bool Given(ParseResult result, Option option) => result.GetResult(option) is { Implicit: false };
 
     private static int Guard(Func<int> action)
     {

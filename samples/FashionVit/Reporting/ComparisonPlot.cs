@@ -23,18 +23,23 @@ public static class ComparisonPlot
             var color = palette.GetColor(i);
             // Diameter ∝ sqrt(log10 params) so area follows the parameter count's order of magnitude.
             float size = (float)(12 + 40 * Math.Sqrt(Math.Log10(Math.Max(10, r.TrainableParameters)) / maxLog));
-            var marker = plot.Add.Marker(r.TrainSeconds, 100 * r.Accuracy, MarkerShape.FilledCircle, size, color.WithAlpha(0.6));
-            marker.LegendText = $"{r.Method}: {r.TrainableParameters:N0} params, {PeakMemory.Format(r.PeakMemoryBytes)}";
-            var label = plot.Add.Text(r.Method, r.TrainSeconds, 100 * r.Accuracy);
-            label.LabelFontSize = 12;
-            label.LabelOffsetY = -size / 2 - 4;
+            plot.Add.Marker(r.TrainSeconds, 100 * r.Accuracy, MarkerShape.FilledCircle, size, color.WithAlpha(0.6));
+            var label = plot.Add.Text($"{r.Method}\n{r.TrainableParameters:N0} params, {PeakMemory.Format(r.PeakMemoryBytes)}", r.TrainSeconds, 100 * r.Accuracy);
+            label.LabelFontSize = 11;
+            label.LabelOffsetY = -size / 2 - 2;
             label.LabelAlignment = Alignment.LowerCenter;
         }
-        plot.Title("Fine-tuning on Fashion-MNIST: accuracy vs. training time (bubble area ~ log trainable params)");
-        plot.XLabel("training time (s)");
+        plot.Title("Fashion-MNIST fine-tuning: accuracy vs. training time");
+        plot.XLabel("training time (s); bubble area ~ log10 trainable parameters");
         plot.YLabel("test accuracy (%)");
-        plot.ShowLegend(Edge.Right);
-        plot.Axes.Margins(0.15, 0.2);
+        if (results.Count > 0)
+        {
+            // Room for the bubbles and their two-line labels, which autoscaling (anchor points only) would clip.
+            double xMin = results.Min(r => r.TrainSeconds), xMax = results.Max(r => r.TrainSeconds);
+            double yMin = results.Min(r => 100 * r.Accuracy), yMax = results.Max(r => 100 * r.Accuracy);
+            double xPad = Math.Max(2, 0.2 * (xMax - xMin)), yPad = Math.Max(1, 0.15 * (yMax - yMin));
+            plot.Axes.SetLimits(Math.Max(0, xMin - xPad), xMax + xPad, yMin - yPad, yMax + 2 * yPad);
+        }
         plot.SavePng(path, width, height);
     }
 }
