@@ -10,7 +10,7 @@ namespace FashionVit.Reporting;
 public static class ResultsTable
 {
     private static readonly string[] Headers =
-        ["method", "accuracy", "merged accuracy", "train time", "wall time", "peak memory", "trainable params", "total params"];
+        ["method", "accuracy", "merged", "train time", "wall time", "peak memory", "trainable", "total params"];
 
     /// <summary>One row of cells per result, formatted for people.</summary>
     public static IReadOnlyList<string[]> Rows(IEnumerable<RunResult> results) => results.Select(r => new[]
