@@ -95,13 +95,14 @@ public class CliTests
     [Fact]
     public void StoredArgumentsParseBackToTheSameOptions()
     {
-        var o = Parse("--method", "head", "--lr", "0.0007", "--target-classes", "0,3,8", "--shift", "rotate", "--train-norms",
-            "--out", "runs/x", "--data", "/d", "--steps", "12", "--dim", "48", "--heads", "3");
+        var o = Parse("--method", "1lora", "--lr", "0.0007", "--target-classes", "0,3,8", "--shift", "rotate", "--train-norms",
+            "--random-compression", "--out", "runs/x", "--data", "/d", "--steps", "12", "--dim", "48", "--heads", "3", "--plain");
         var again = FashionVitCli.ParseRunArguments(RunOptionSet.ToArguments(o), "test");
         Assert.Equal(RunOptionSet.ToArguments(o), RunOptionSet.ToArguments(again));
-        Assert.Equal(o.Lr, again.Lr);
+        Assert.Equal((o.Lr, o.TrainNorms, o.RandomCompression, o.Shift, o.Dim, o.Out, o.DataDirectory, o.Plain),
+            (again.Lr, again.TrainNorms, again.RandomCompression, again.Shift, again.Dim, again.Out, again.DataDirectory, again.Plain));
         Assert.Equal(o.TargetClasses, again.TargetClasses);
-        Assert.True(again.IsHeadOnly);
+        Assert.True(FashionVitCli.ParseRunArguments(RunOptionSet.ToArguments(Parse("--method", "head")), "test").IsHeadOnly);
     }
 
     [Theory]
@@ -119,6 +120,7 @@ public class CliTests
     [InlineData("--batch|0", "--batch 0")]
     [InlineData("--epochs|0", "--epochs 0 with --steps 0")]
     [InlineData("--threads|0", "--threads 0")]
+    [InlineData("--method|head|--train-norms", "--method head trains only the new head")]
     public void InvalidValuesNameTheOption(string args, string expected)
     {
         var e = Assert.Throws<OptionException>(() => Parse(args.Split('|')));

@@ -208,6 +208,8 @@ public sealed record RunOptions
     {
         if (!IsHeadOnly && !PeftMethods.TryResolve(Method, out _))
             throw new OptionException($"--method {Method}: unknown method. Valid: {HeadOnly}, {string.Join(", ", PeftMethods.NamesAndAliases)}.");
+        if (IsHeadOnly && (TrainNorms || TrainBiases || TrainScale || RandomCompression))
+            throw new OptionException("--method head trains only the new head; --train-norms, --train-biases, --train-scale and --random-compression need a PEFT method.");
         CheckClasses("--source-classes", SourceClasses);
         CheckClasses("--target-classes", TargetClasses);
         try { SourceModel.Validate(); }
