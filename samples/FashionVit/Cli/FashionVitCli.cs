@@ -27,12 +27,12 @@ public static class FashionVitCli
             "save the adapters, merge them and export the merged weights. Without a command: pretrain (cached) + fine-tune.");
         var rootOptions = new RunOptionSet();
         rootOptions.AddTo(root);
-        root.SetAction(r => Guard(() => FineTune(rootOptions.Bind(r), r.Tokens.Select(t => t.Value).ToList())));
+        root.SetAction(r => Guard(() => FineTune(rootOptions.Bind(r))));
 
         var finetune = new Command("finetune", "Pretrain if needed (cached), then fine-tune, evaluate, save adapters, merge, evaluate again, export merged weights.");
         var finetuneOptions = new RunOptionSet();
         finetuneOptions.AddTo(finetune);
-        finetune.SetAction(r => Guard(() => FineTune(finetuneOptions.Bind(r), r.Tokens.Select(t => t.Value).ToList())));
+        finetune.SetAction(r => Guard(() => FineTune(finetuneOptions.Bind(r))));
         root.Add(finetune);
 
         var pretrain = new Command("pretrain", "Pretrain the base model on the source classes, or report the cached checkpoint for these options.");
@@ -59,7 +59,7 @@ public static class FashionVitCli
         return set.Bind(result);
     }
 
-    private static int FineTune(RunOptions options, IReadOnlyList<string> tokens)
+    private static int FineTune(RunOptions options)
     {
         var output = options.OutputDirectory(DateTime.Now);
         var progress = TrainingProgress.Create(options.Plain);

@@ -55,8 +55,7 @@ public sealed class TaskData : IDisposable
         if ((limit <= 0 || limit >= data.Count) && shift == DomainShift.None)
         {
             // Take the loaded tensors as they are: a copy would raise the peak memory every method is measured by.
-            var whole = new TaskData(data.Images.alias(), data.Labels.alias(), data.Classes, data.Directory);
-            return whole;
+            return new TaskData(data.Images.alias(), data.Labels.alias(), data.Classes, data.Directory);
         }
         using var scope = NewDisposeScope();
         var images = data.Images;
