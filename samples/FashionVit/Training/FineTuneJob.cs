@@ -1,0 +1,140 @@
+using System;
+using System.Collections.Generic;
+using System.Diagnostics;
+using System.IO;
+using System.Linq;
+using FashionVit.Cli;
+using FashionVit.Model;
+using FashionVit.Reporting;
+using OneLoRA;
+using OneLoRA.Data;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace FashionVit.Training;
+
+/// <summary>
+/// The main job: ensure the pretrained checkpoint, put a new head on it for the target classes, attach the chosen
+/// method (or none, for the head-only baseline), fine-tune, evaluate, save the adapters, merge, evaluate again,
+/// export the merged weights and write <c>results.json</c>.
+/// </summary>
+public static class FineTuneJob
+{
+    /// <summary>Name of the adapter folder in a run directory.</summary>
+    public const string AdapterFolder = "adapter";
+
+    /// <summary>Name of the merged weights file in a run directory.</summary>
+    public const string MergedWeightsFile = "model.safetensors";
+
+    /// <summary>Sets threads and returns the device, failing clearly when CUDA is asked for but absent.</summary>
+    /// <exception cref="OptionException">CUDA was asked for and is not available.</exception>
+    public static Device Prepare(RunOptions options)
+    {
+        TorchRuntime.EnsureLoaded();
+        torch.set_num_threads(options.Threads);
+        if (options.Device.Equals("cpu", StringComparison.OrdinalIgnoreCase)) return CPU;
+        if (!cuda.is_available())
+            throw new OptionException(
+                $"--device {options.Device}: CUDA is not available here. This build uses TorchSharp's CPU runtime; on a machine with an NVIDIA GPU " +
+                "and driver, build with -p:TorchBackend=cuda (restores TorchSharp-cuda-linux), or run with --device cpu.");
+        return torch.device(options.Device);
+    }
+
+    /// <summary>Attaches the run's method to a model whose new head is in place, and trains that head in full.</summary>
+    public static PeftAttachment Attach(VisionTransformer model, RunOptions options)
+    {
+        var attachment = options.IsHeadOnly
+            ? Peft.Attach(model, [], new HeadOnlyMethod())
+            : model.AttachAdapters(PeftMethods.Create(options.ToPeftOptions()));
+        attachment.TrainFully("head", model.Head);
+        return attachment;
+    }
+
+    /// <summary>The fine-tuning model: the checkpoint's weights, a fresh head for the target classes (seeded), the method attached.</summary>
+    public static (VisionTransformer Model, PeftAttachment Attachment) BuildModel(Checkpoint checkpoint, RunOptions options, Device device)
+    {
+        var model = PretrainCache.LoadModel(checkpoint);
+        manual_seed(options.Seed);
+        model.ReplaceHead(options.TargetClasses.Count);
+        model.to(device);
+        return (model, Attach(model, options));
+    }
+
+    /// <summary>Runs the job and writes its outputs under <paramref name="outputDirectory"/>.</summary>
+    public static RunResult Run(RunOptions options, string outputDirectory, TrainingProgress progress)
+    {
+        var wall = Stopwatch.StartNew();
+        var device = Prepare(options);
+        var checkpoint = PretrainCache.Ensure(options.Pretrain, options.CacheDirectory, options.DataDirectory, device, progress, options.EvalBatch);
+        double pretrainSeconds = checkpoint.Reused ? 0 : wall.Elapsed.TotalSeconds;
+        if (checkpoint.Reused)
+            progress.Info($"Pretrained checkpoint from the cache: {checkpoint.WeightsPath} (source accuracy {checkpoint.SourceAccuracy:P2})");
+
+        using var train = TaskData.Load(FashionMnistSplit.Train, options.DataDirectory, options.TargetClasses, options.Shift, options.TrainLimit);
+        using var test = TaskData.Load(FashionMnistSplit.Test, options.DataDirectory, options.TargetClasses, options.Shift, options.TestLimit);
+        var (model, attachment) = BuildModel(checkpoint, options, device);
+        using var _ = model;
+        var parameters = attachment.Report();
+        progress.Info(parameters.ToString());
+
+        int steps = options.Steps > 0 ? options.Steps : (int)(options.Epochs * Math.Max(1, train.Count / options.Batch));
+        var trainWatch = Stopwatch.StartNew();
+        double loss = Trainer.Train(model, attachment.TrainableParameters(), train, steps, options.Batch, options.LearningRate,
+            options.WeightDecay, options.Seed, device, progress, $"fine-tune {options.MethodLabel}");
+        double trainSeconds = trainWatch.Elapsed.TotalSeconds;
+
+        using var unmerged = Trainer.Evaluate(model, test, options.EvalBatch, device);
+        Directory.CreateDirectory(outputDirectory);
+        var adapterDirectory = Path.Combine(outputDirectory, AdapterFolder);
+        model.SaveAdapters(adapterDirectory, baseModelNameOrPath: checkpoint.WeightsPath);
+
+        // The head-only baseline has no adapters to merge: its merged model is the trained model.
+        if (attachment.Layers.Count > 0) model.MergeAdapters();
+        using var merged = Trainer.Evaluate(model, test, options.EvalBatch, device);
+        var weightsPath = Path.Combine(outputDirectory, MergedWeightsFile);
+        model.to(CPU);
+        model.SaveWeights(weightsPath);
+
+        var (changed, maxDifference) = Compare(unmerged, merged);
+        var result = new RunResult
+        {
+            Method = options.MethodLabel,
+            Accuracy = unmerged.Accuracy,
+            MergedAccuracy = merged.Accuracy,
+            ChangedPredictions = changed,
+            MaxLogitDifference = maxDifference,
+            SourceAccuracy = checkpoint.SourceAccuracy,
+            TestImages = test.Count,
+            Steps = steps,
+            Batch = options.Batch,
+            LearningRate = options.LearningRate,
+            FinalLoss = loss,
+            TrainSeconds = trainSeconds,
+            WallSeconds = wall.Elapsed.TotalSeconds,
+            PretrainSeconds = pretrainSeconds,
+            ImagesPerSecond = steps * (double)Math.Min(options.Batch, train.Count) / Math.Max(1e-9, trainSeconds),
+            PeakMemoryBytes = PeakMemory.Bytes(),
+            TrainableParameters = parameters.Trainable,
+            TotalParameters = parameters.Total,
+            AdaptedLayers = parameters.AdaptedLayers,
+            Checkpoint = Path.GetFullPath(checkpoint.WeightsPath),
+            AdapterDirectory = Path.GetFullPath(adapterDirectory),
+            MergedWeights = Path.GetFullPath(weightsPath),
+            Arguments = RunOptionSet.ToArguments(options with { Out = outputDirectory }),
+        };
+        result.Save(Path.Combine(outputDirectory, RunResult.FileName));
+        return result;
+    }
+
+    /// <summary>How many predictions differ, and the largest logit difference, between two evaluations of the same images.</summary>
+    public static (long Changed, double MaxDifference) Compare(Evaluation a, Evaluation b)
+    {
+        if (!a.Logits.shape.SequenceEqual(b.Logits.shape))
+            throw new ArgumentException($"Evaluations of different shapes: [{string.Join(", ", a.Logits.shape)}] and [{string.Join(", ", b.Logits.shape)}].");
+        if (a.Logits.numel() == 0) return (0, 0);
+        using var scope = NewDisposeScope();
+        long changed = a.Logits.argmax(1).ne(b.Logits.argmax(1)).sum().item<long>();
+        double difference = (a.Logits - b.Logits).abs().max().item<float>();
+        return (changed, difference);
+    }
+}
