@@ -54,7 +54,7 @@ public sealed class ModelTests : IDisposable
         Assert.Equal(ExpectedAdaptedPaths(Small.Depth), attachment.Layers.Select(l => l.Path));
         Assert.Null(Peft.AdapterFor(model.Head));
         // Everything is frozen but the adapters' b vectors until the head is trained in full.
-        Assert.All(attachment.NamedTrainableParameters(), p => Assert.EndsWith(".onelora.b", p.Name));
+        Assert.All(attachment.NamedTrainableParameters(), p => Assert.EndsWith("_onelora.b", p.Name));
         attachment.TrainFully("head", model.Head);
         Assert.Contains(attachment.NamedTrainableParameters(), p => p.Name == "head.weight");
         var report = attachment.Report();
