@@ -68,7 +68,7 @@ namespace OneLoRA.Analyzers
             "OLORA010", DiagnosticSeverity.Warning,
             "[NoPeft] has no effect here",
             "[NoPeft] on '{0}' has no effect: {1}",
-            "[NoPeft] keeps a Linear member (or a module member) of a [Peft] class frozen; anywhere else nothing reads it.");
+            "[NoPeft] keeps a Linear field or auto-property (or a module member) of a [Peft] class frozen; anywhere else, including on a computed property (a view of another member, never a candidate), nothing reads it.");
 
         public static readonly DiagnosticDescriptor ContainingTypeNotPartial = Create(
             "OLORA011", DiagnosticSeverity.Error,
@@ -80,13 +80,13 @@ namespace OneLoRA.Analyzers
             "OLORA012", DiagnosticSeverity.Warning,
             "[Peft] class has no layers to adapt",
             "[Peft] class '{0}' declares no Linear, Linear[] or ModuleList<Linear> member and no member of a [Peft] module type, so AttachAdapters() adapts nothing",
-            "Only members declared in the class are candidates; layers inside Sequential or other containers, inherited members and static members are not.");
+            "Only fields and auto-properties declared in the class are candidates; layers inside Sequential or other containers, computed properties, inherited members and static members are not.");
 
         public static readonly DiagnosticDescriptor LayersOutOfReach = Create(
             "OLORA013", DiagnosticSeverity.Warning,
             "Linear layers are held where the generator cannot adapt them",
             "Linear layers in '{0}' of [Peft] class '{1}' are never adapted: {2}",
-            "Candidates are instance members of type Linear, Linear[] or ModuleList<Linear>. Static members, other collection types and Linear layers " +
+            "Candidates are instance fields and auto-properties of type Linear, Linear[] or ModuleList<Linear> (computed properties are views of other members, never candidates). Static members, other collection types and Linear layers " +
             "placed inside Sequential or other module containers are not adapted.");
 
         private static DiagnosticDescriptor Create(string id, DiagnosticSeverity severity, string title, string message, string description) =>

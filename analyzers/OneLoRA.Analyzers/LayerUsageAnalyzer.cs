@@ -4,6 +4,7 @@ using System.Linq;
 using Microsoft.CodeAnalysis;
 using Microsoft.CodeAnalysis.Diagnostics;
 using Microsoft.CodeAnalysis.Operations;
+using OneLoRA.Targeting;
 
 namespace OneLoRA.Analyzers
 {
@@ -108,7 +109,8 @@ namespace OneLoRA.Analyzers
         private static void AnalyzeStoreInto(OperationAnalysisContext context, PeftSymbols symbols, ClassReader read, ISymbol member, IOperation value)
         {
             member = member.OriginalDefinition;
-            if (member.IsStatic || member.ContainingType is not { } owner || member is not (IFieldSymbol or IPropertySymbol)) return;
+            // A setter of a computed property stores somewhere else: only fields and auto-properties hold what is stored.
+            if (member.IsStatic || member.ContainingType is not { } owner || !CandidateMember.IsStorage(member)) return;
             var memberType = PeftClass.TypeOf(member);
             if (memberType is null || symbols.ShapeOf(memberType) != LayerShape.None || symbols.HasNoPeft(member)) return;
             // Only TorchSharp-typed holders: user module classes are OLORA007's, Linear-generic collections OLORA013's symbol check.

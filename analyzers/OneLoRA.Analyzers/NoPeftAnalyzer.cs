@@ -1,10 +1,11 @@
 using System.Collections.Immutable;
 using Microsoft.CodeAnalysis;
 using Microsoft.CodeAnalysis.Diagnostics;
+using OneLoRA.Targeting;
 
 namespace OneLoRA.Analyzers
 {
-    /// <summary>[NoPeft] where nothing reads it (OLORA010): outside a [Peft] class, on static members, or on members holding no Linear layers.</summary>
+    /// <summary>[NoPeft] where nothing reads it (OLORA010): outside a [Peft] class, on static members, on computed properties, or on members holding no Linear layers.</summary>
     [DiagnosticAnalyzer(LanguageNames.CSharp)]
     public sealed class NoPeftAnalyzer : DiagnosticAnalyzer
     {
@@ -44,6 +45,8 @@ namespace OneLoRA.Analyzers
             if (member.ContainingType is null || symbols.PeftAttributeOf(member.ContainingType) is null)
                 return $"class '{member.ContainingType?.Name}' is not [Peft]";
             if (member.IsStatic) return "static members are never adapted";
+            if (CandidateMember.IsComputedProperty(member))
+                return "computed properties are not candidates (it has no backing field; mark the member it reads instead)";
             var type = PeftClass.TypeOf(member);
             if (type is null || symbols.ShapeOf(type) != LayerShape.None || PeftClassAnalyzer.MentionsLinear(symbols, type)) return null;
             var element = symbols.ElementOrSelf(type);

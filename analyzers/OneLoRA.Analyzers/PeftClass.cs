@@ -9,7 +9,7 @@ namespace OneLoRA.Analyzers
 {
     /// <summary>
     /// One [Peft] class read the way the generator reads it: the attribute's arguments, the Linear candidates
-    /// (instance fields and properties declared in the class, typed Linear, Linear[] or ModuleList&lt;Linear&gt;)
+    /// (instance fields and auto-properties declared in the class, typed Linear, Linear[] or ModuleList&lt;Linear&gt;)
     /// with their selection, and the members typed as nested [Peft] modules.
     /// </summary>
     internal sealed class PeftClass
@@ -77,22 +77,21 @@ namespace OneLoRA.Analyzers
             return new PeftClass(type, attribute, syntax, targets, exclude, layers.ToImmutable(), nested.ToImmutable());
         }
 
-        /// <summary>Instance fields and properties written in the class itself (no backing fields, consts or indexers).</summary>
+        /// <summary>Instance fields and auto-properties written in the class itself (the generator's candidate rule).</summary>
         public static IEnumerable<ISymbol> InstanceMembers(INamedTypeSymbol type)
         {
             foreach (var member in DeclaredMembers(type))
                 if (!member.IsStatic) yield return member;
         }
 
-        /// <summary>Fields and properties written in the class itself, static ones included.</summary>
+        /// <summary>
+        /// Fields and auto-properties written in the class itself, static ones included; computed properties are views of
+        /// other members and never candidates (<see cref="CandidateMember"/>, shared with the generator).
+        /// </summary>
         public static IEnumerable<ISymbol> DeclaredMembers(INamedTypeSymbol type)
         {
             foreach (var member in type.GetMembers())
-            {
-                if (member.IsImplicitlyDeclared) continue;
-                if (member is IFieldSymbol { IsConst: false }) yield return member;
-                else if (member is IPropertySymbol { IsIndexer: false }) yield return member;
-            }
+                if (CandidateMember.IsStorage(member)) yield return member;
         }
 
         public static ITypeSymbol? TypeOf(ISymbol member) => member switch

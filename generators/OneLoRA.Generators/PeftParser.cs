@@ -53,8 +53,9 @@ namespace OneLoRA.Generators
         // ---- the candidate rule (the analyzers implement the same one) ----
 
         /// <summary>
-        /// Instance fields and properties declared in the class: Linear / ModuleList&lt;Linear&gt; / Linear[] members
-        /// selected by the globs, and [Peft]-class members (single, ModuleList or array) not excluded. [NoPeft] skips both.
+        /// Instance fields and auto-properties declared in the class (<see cref="CandidateMember"/>): Linear /
+        /// ModuleList&lt;Linear&gt; / Linear[] members selected by the globs, and [Peft]-class members (single, ModuleList
+        /// or array) not excluded. [NoPeft] skips both; computed properties are views of other members and never count.
         /// </summary>
         private static List<(ISymbol Member, PeftMemberSpec Spec)> SelectMembers(INamedTypeSymbol type, AttributeData attribute)
         {
@@ -63,10 +64,11 @@ namespace OneLoRA.Generators
             var result = new List<(ISymbol, PeftMemberSpec)>();
             foreach (var member in type.GetMembers())
             {
+                if (member.IsStatic || !CandidateMember.IsStorage(member)) continue;
                 ITypeSymbol? memberType = member switch
                 {
-                    IFieldSymbol f when !f.IsStatic && !f.IsConst && !f.IsImplicitlyDeclared => f.Type,
-                    IPropertySymbol p when !p.IsStatic && !p.IsIndexer && p.GetMethod is not null && p.ExplicitInterfaceImplementations.IsEmpty => p.Type,
+                    IFieldSymbol f => f.Type,
+                    IPropertySymbol p => p.Type,
                     _ => null,
                 };
                 if (memberType is null || HasAttribute(member, "OneLoRA", "NoPeftAttribute")) continue;

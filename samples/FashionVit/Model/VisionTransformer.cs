@@ -42,8 +42,8 @@ public sealed partial class VisionTransformer : nn.Module<Tensor, Tensor>
     public VitConfig Config { get; private set; }
 
     /// <summary>The classification head (not adapted; trained in full for a new task).</summary>
-    // Properties are adaptation candidates too: without [NoPeft] the generator would adapt the head through this getter.
-    [NoPeft] public Linear Head => head;
+    // A computed view of the [NoPeft] field, so not a candidate itself (only fields and auto-properties are).
+    public Linear Head => head;
 
     /// <summary>
     /// Puts a new, freshly initialised head with <paramref name="classes"/> outputs in place of the old one (a new task).
