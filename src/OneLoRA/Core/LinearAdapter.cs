@@ -7,8 +7,8 @@ using static TorchSharp.torch;
 namespace OneLoRA;
 
 /// <summary>
-/// Base of every adapter on a <see cref="Linear"/> layer: holds the method's parameters (registered as a
-/// submodule of the layer, so <c>named_parameters()</c> and <c>state_dict()</c> list them), computes the
+/// Base of every adapter on a <see cref="Linear"/> layer: holds the method's parameters (registered beside the
+/// layer by <see cref="Peft.Attach"/>, so <c>named_parameters()</c> and <c>state_dict()</c> list them), computes the
 /// adapted output, and merges into / unmerges from the layer's weights in place.
 /// </summary>
 public abstract class LinearAdapter : nn.Module

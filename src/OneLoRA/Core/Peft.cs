@@ -59,9 +59,9 @@ public static class Peft
             AdapterOf.Add(layer, adapter);
             adapted.Add(new AdaptedLayer(path, layer, adapter, adapterPath));
         }
-        EnsureVisible(root, adapted);
-
         var registeredNames = PeftAttachment.NamesByHandle(root);
+        EnsureVisible(root, adapted, registeredNames);
+
         var extras = new List<string>();
         foreach (var (name, p) in method.ExtraTrainableParameters(root, layers))
         {
@@ -76,8 +76,7 @@ public static class Peft
         {
             var adapter = a.Adapter;
             var layer = a.Layer;
-            attachment.AddHook(layer.register_forward_hook((_, input, output) =>
-                adapter.IsActive ? adapter.Adapt(layer, input, output) : output));
+            layer.register_forward_hook((_, input, output) => adapter.IsActive ? adapter.Adapt(layer, input, output) : output);
         }
         AttachmentOf.Add(root, attachment);
         return attachment;
@@ -106,12 +105,11 @@ public static class Peft
         throw new InvalidOperationException($"No module can hold the adapter of '{path}' (the model root is a Linear or Sequential).");
     }
 
-    private static void EnsureVisible(nn.Module root, List<AdaptedLayer> adapted)
+    private static void EnsureVisible(nn.Module root, List<AdaptedLayer> adapted, Dictionary<IntPtr, string> registeredNames)
     {
-        var visible = root.parameters().Select(p => p.Handle).ToHashSet();
         foreach (var a in adapted)
             foreach (var (name, p) in a.Adapter.named_parameters())
-                if (!visible.Contains(p.Handle))
+                if (!registeredNames.ContainsKey(p.Handle))
                     throw new InvalidOperationException(
                         $"The {a.Adapter.GetName()} adapter of '{a.Path}' was registered at '{a.AdapterPath}', but its parameter '{name}' " +
                         $"is not listed by {root.GetType().Name}.parameters(); the module at that path does not list registered children.");

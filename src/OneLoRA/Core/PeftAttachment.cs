@@ -21,7 +21,6 @@ public sealed class PeftAttachment
 {
     // Names, not Parameter objects: model.to(device/dtype) replaces every Parameter (disposing the old ones).
     private readonly List<string> extraTrainable;
-    private readonly List<nn.HookableModule<Func<nn.Module<Tensor, Tensor>, Tensor, Tensor>, Func<nn.Module<Tensor, Tensor>, Tensor, Tensor, Tensor>>.HookRemover> hooks = new();
 
     internal PeftAttachment(nn.Module root, IPeftMethod method, IReadOnlyList<AdaptedLayer> layers, List<string> extraTrainable)
     {
@@ -118,6 +117,4 @@ public sealed class PeftAttachment
             if (counted.Add(p.Handle)) trainable += p.numel();
         return new ParameterReport(trainable, total, Layers.Count, Method.Name);
     }
-
-    internal void AddHook(nn.HookableModule<Func<nn.Module<Tensor, Tensor>, Tensor, Tensor>, Func<nn.Module<Tensor, Tensor>, Tensor, Tensor, Tensor>>.HookRemover hook) => hooks.Add(hook);
 }
