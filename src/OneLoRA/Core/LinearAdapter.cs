@@ -1,5 +1,6 @@
 using System;
 using System.Collections.Generic;
+using System.Linq;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -52,26 +53,81 @@ public abstract class LinearAdapter : nn.Module
     /// </summary>
     public abstract Tensor Adapt(Linear layer, Tensor x, Tensor baseOutput);
 
-    /// <summary>Folds the adapter into the layer's weights (in fp32, in place, without gradient tracking).</summary>
+    /// <summary>
+    /// Folds the adapter into the layer's weights (in fp32, in place, without gradient tracking). Safe merge, as
+    /// PEFT's <c>safe_merge</c>: every adapter tensor is checked finite before any weight is touched, and a merge
+    /// that throws or makes a finite weight non-finite is undone from a copy, leaving the layer bit-identical.
+    /// </summary>
     /// <exception cref="InvalidOperationException">Already merged.</exception>
+    /// <exception cref="AdapterMergeException">A non-finite adapter value or merged result; the layer is unchanged.</exception>
     public void Merge(Linear layer)
     {
         if (IsMerged)
             throw new InvalidOperationException($"The {GetName()} adapter on '{Path}' is already merged; call Unmerge first.");
+        CheckMergeable();
         using (no_grad())
-            MergeInto(layer);
+        {
+            var snapshot = WeightSnapshot.Take(layer);
+            try
+            {
+                MergeInto(layer);
+                if (snapshot.BecameNonFinite(layer))
+                {
+                    try { UnmergeFrom(layer); } catch (Exception) { /* the weights are restored from the copy below */ }
+                    snapshot.Restore(layer);
+                    throw new AdapterMergeException(Path,
+                        $"Merging the {GetName()} adapter into '{Path}' would make its weights non-finite (NaN or ±Inf); the layer is unchanged.");
+                }
+            }
+            catch (Exception e)
+            {
+                snapshot.Restore(layer);
+                if (e is AdapterMergeException) throw;
+                throw new AdapterMergeException(Path, $"Merging the {GetName()} adapter into '{Path}' failed: {e.Message} The layer is unchanged.", e);
+            }
+            finally
+            {
+                snapshot.Dispose();
+            }
+        }
         IsMerged = true;
     }
 
     /// <summary>Removes the adapter from the layer's weights, restoring W0 (up to fp32 rounding).</summary>
     /// <exception cref="InvalidOperationException">Not merged.</exception>
+    /// <exception cref="AdapterMergeException">The method's unmerge threw; the layer's weights are as before the call.</exception>
     public void Unmerge(Linear layer)
     {
         if (!IsMerged)
             throw new InvalidOperationException($"The {GetName()} adapter on '{Path}' is not merged; nothing to unmerge.");
         using (no_grad())
-            UnmergeFrom(layer);
+        {
+            using var snapshot = WeightSnapshot.Take(layer);
+            try
+            {
+                UnmergeFrom(layer);
+            }
+            catch (Exception e)
+            {
+                snapshot.Restore(layer);
+                throw new AdapterMergeException(Path, $"Unmerging the {GetName()} adapter from '{Path}' failed: {e.Message} The layer's weights are as before.", e);
+            }
+        }
         IsMerged = false;
+    }
+
+    /// <summary>Refuses a merge before any weight is touched when an adapter tensor holds NaN or ±Inf.</summary>
+    /// <exception cref="AdapterMergeException">A non-finite value, naming the layer and the tensor.</exception>
+    internal void CheckMergeable()
+    {
+        using var scope = NewDisposeScope();
+        foreach (var (key, tensor) in AdapterTensors().Concat(SharedTensors()))
+        {
+            if (!tensor.is_floating_point() || tensor.numel() == 0) continue;
+            if (!isfinite(tensor).all().item<bool>())
+                throw new AdapterMergeException(Path,
+                    $"Cannot merge the {GetName()} adapter into '{Path}': its tensor '{key}' holds a non-finite value (NaN or ±Inf); no weight was changed.");
+        }
     }
 
     /// <summary>Adds the method's change to the layer's weight (and bias). Runs under no_grad.</summary>

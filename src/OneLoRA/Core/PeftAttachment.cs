@@ -92,16 +92,75 @@ public sealed class PeftAttachment
     internal static Dictionary<IntPtr, string> NamesByHandle(nn.Module root) =>
         root.named_parameters().GroupBy(p => p.parameter.Handle).ToDictionary(g => g.Key, g => g.First().name);
 
-    /// <summary>Folds every adapter into its layer: inference then costs exactly the base model.</summary>
-    public void Merge()
+    /// <summary>
+    /// Folds every adapter into its layer: inference then costs exactly the base model. All or nothing: every
+    /// adapter is checked (not merged, finite tensors) before any weight is touched, and when a layer's merge
+    /// fails the layers merged before it are unmerged and restored bit for bit from copies.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">Some adapter is already merged (nothing is changed).</exception>
+    /// <exception cref="AdapterMergeException">A layer cannot be merged; it is named and every weight is unchanged.</exception>
+    public void Merge() => AllOrNothing(merge: true);
+
+    /// <summary>Undoes <see cref="Merge"/>, restoring the base weights; all or nothing like <see cref="Merge"/>.</summary>
+    /// <exception cref="InvalidOperationException">Some adapter is not merged (nothing is changed).</exception>
+    /// <exception cref="AdapterMergeException">A layer cannot be unmerged; it is named and every weight is unchanged.</exception>
+    public void Unmerge() => AllOrNothing(merge: false);
+
+    private void AllOrNothing(bool merge)
     {
-        foreach (var l in Layers) l.Adapter.Merge(l.Layer);
+        foreach (var l in Layers)
+        {
+            if (l.Adapter.IsMerged == merge)
+                throw new InvalidOperationException(merge
+                    ? $"The {l.Adapter.GetName()} adapter on '{l.Path}' is already merged; call Unmerge first. Nothing was merged."
+                    : $"The {l.Adapter.GetName()} adapter on '{l.Path}' is not merged; nothing was unmerged.");
+            if (merge) l.Adapter.CheckMergeable();
+        }
+        var done = new List<(AdaptedLayer Layer, WeightSnapshot Before)>();
+        try
+        {
+            foreach (var l in Layers)
+            {
+                var before = WeightSnapshot.Take(l.Layer);
+                try
+                {
+                    if (merge) l.Adapter.Merge(l.Layer);
+                    else l.Adapter.Unmerge(l.Layer);
+                }
+                catch (Exception e)
+                {
+                    before.Dispose();
+                    Rollback(done, merge);
+                    throw new AdapterMergeException(l.Path,
+                        $"{(merge ? "Merge" : "Unmerge")} failed at layer '{l.Path}'" + (done.Count > 0 ? $"; the {done.Count} layer(s) done before it were rolled back" : "")
+                        + $", so every weight is unchanged. {e.Message}", e);
+                }
+                done.Add((l, before));
+            }
+        }
+        finally
+        {
+            foreach (var (_, before) in done) before.Dispose();
+        }
     }
 
-    /// <summary>Undoes <see cref="Merge"/>, restoring the base weights.</summary>
-    public void Unmerge()
+    private static void Rollback(List<(AdaptedLayer Layer, WeightSnapshot Before)> done, bool merged)
     {
-        foreach (var l in Layers) l.Adapter.Unmerge(l.Layer);
+        for (int i = done.Count - 1; i >= 0; i--)
+        {
+            var (l, before) = done[i];
+            // The method's own undo resets its state; the copy then makes the weights bit-identical.
+            try
+            {
+                if (merged) l.Adapter.Unmerge(l.Layer);
+                else l.Adapter.Merge(l.Layer);
+            }
+            catch (Exception)
+            {
+                // The weights are restored from the copy below regardless.
+            }
+            before.Restore(l.Layer);
+        }
     }
 
     /// <summary>Trainable versus total parameters of the model.</summary>

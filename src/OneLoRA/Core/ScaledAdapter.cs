@@ -52,8 +52,18 @@ public sealed class ScaledAdapter : LinearAdapter
     {
         inner.Path = Path;
         inner.Merge(layer);
-        mergedWeight = RowScaling.Apply(layer.weight!, gamma, $"'{Path}'.weight");
-        if (layer.bias is { } bias) mergedBias = RowScaling.Apply(bias, gamma, $"'{Path}'.bias");
+        try
+        {
+            mergedWeight = RowScaling.Apply(layer.weight!, gamma, $"'{Path}'.weight");
+            if (layer.bias is { } bias) mergedBias = RowScaling.Apply(bias, gamma, $"'{Path}'.bias");
+        }
+        catch
+        {
+            // Leave the inner adapter unmerged; LinearAdapter.Merge restores the weights bit for bit.
+            if (mergedWeight is not null) { mergedWeight.Undo(layer.weight!); mergedWeight = null; }
+            inner.Unmerge(layer);
+            throw;
+        }
     }
 
     /// <inheritdoc />

@@ -79,7 +79,11 @@ public static class AdapterFiles
     /// <exception cref="FileNotFoundException">The directory lacks one of the two files.</exception>
     /// <exception cref="AdapterLoadException">Bad config, wrong peft_type, or keys that do not fit.</exception>
     /// <exception cref="SafetensorsFormatException">The tensor file breaks the format.</exception>
-    public static void Load(this PeftAttachment attachment, string directory, string adapterName = DefaultAdapterName)
+    /// <param name="attachment">The adapters to load into.</param>
+    /// <param name="directory">The adapter directory.</param>
+    /// <param name="adapterName">Adapter name; non-default names load from a subfolder of that name.</param>
+    /// <param name="allowNonFinite">Load NaN/±Inf values instead of refusing them (AdapterLoadException naming the tensor).</param>
+    public static void Load(this PeftAttachment attachment, string directory, string adapterName = DefaultAdapterName, bool allowNonFinite = false)
     {
         ArgumentNullException.ThrowIfNull(attachment);
         var source = AdapterDirectory(directory, adapterName);
@@ -103,7 +107,7 @@ public static class AdapterFiles
         using var file = Safetensors.Open(weightsPath);
         StateTransfer.Load(file, Slots(attachment), (missing, unexpected, mismatched) => new AdapterLoadException(weightsPath,
             $"the file does not fit the attached {attachment.Method.Name} adapters ({attachment.Layers.Count} layers).",
-            missing, unexpected, mismatched));
+            missing, unexpected, mismatched), problem => new AdapterLoadException(weightsPath, problem), allowNonFinite);
     }
 
     /// <summary>Saves the model's adapters: <c>model.Adapters().Save(directory, adapterName)</c>.</summary>
@@ -111,8 +115,8 @@ public static class AdapterFiles
         model.Adapters().Save(directory, adapterName, baseModelNameOrPath);
 
     /// <summary>Loads the model's adapters: <c>model.Adapters().Load(directory, adapterName)</c>.</summary>
-    public static void LoadAdapters(this nn.Module model, string directory, string adapterName = DefaultAdapterName) =>
-        model.Adapters().Load(directory, adapterName);
+    public static void LoadAdapters(this nn.Module model, string directory, string adapterName = DefaultAdapterName, bool allowNonFinite = false) =>
+        model.Adapters().Load(directory, adapterName, allowNonFinite);
 
     /// <summary>The directory an adapter lives in: <paramref name="directory"/>, or its subfolder for a non-default name.</summary>
     /// <exception cref="ArgumentException">The name is empty or not a plain folder name.</exception>
@@ -244,18 +248,12 @@ public static class AdapterFiles
         const long maxConfigBytes = 16 << 20;
         if (new FileInfo(configPath).Length > maxConfigBytes)
             throw new AdapterLoadException(configPath, $"the config is larger than {maxConfigBytes} bytes; not an adapter config.");
-        try
-        {
-            using var document = JsonDocument.Parse(File.ReadAllBytes(configPath));
-            if (document.RootElement.ValueKind != JsonValueKind.Object)
-                throw new AdapterLoadException(configPath, $"the config is a JSON {document.RootElement.ValueKind}, expected an object.");
-            if (!document.RootElement.TryGetProperty("peft_type", out var type) || type.ValueKind != JsonValueKind.String)
-                throw new AdapterLoadException(configPath, "the config has no string 'peft_type'; it is required to check the adapter matches the attached method.");
-            return type.GetString()!;
-        }
-        catch (JsonException e)
-        {
-            throw new AdapterLoadException(configPath, $"the config is not valid JSON: {e.Message}");
-        }
+        // UTF-8 and duplicate keys are checked too (StrictJson): System.Text.Json would throw untyped or keep the last.
+        using var document = StrictJson.Parse(File.ReadAllBytes(configPath), problem => new AdapterLoadException(configPath, problem));
+        if (document.RootElement.ValueKind != JsonValueKind.Object)
+            throw new AdapterLoadException(configPath, $"the config is a JSON {document.RootElement.ValueKind}, expected an object.");
+        if (!document.RootElement.TryGetProperty("peft_type", out var type) || type.ValueKind != JsonValueKind.String)
+            throw new AdapterLoadException(configPath, "the config has no string 'peft_type'; it is required to check the adapter matches the attached method.");
+        return type.GetString()!;
     }
 }

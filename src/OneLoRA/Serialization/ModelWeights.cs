@@ -37,7 +37,10 @@ public static class ModelWeights
     /// <exception cref="InvalidOperationException">The model's adapters are merged: new base weights would make Unmerge wrong.</exception>
     /// <exception cref="StateLoadException">Keys do not fit.</exception>
     /// <exception cref="SafetensorsFormatException">The file breaks the format.</exception>
-    public static void LoadWeights(this nn.Module model, string path)
+    /// <param name="model">The model to load into.</param>
+    /// <param name="path">The safetensors file.</param>
+    /// <param name="allowNonFinite">Load NaN/±Inf values instead of refusing them (StateLoadException naming the tensor).</param>
+    public static void LoadWeights(this nn.Module model, string path, bool allowNonFinite = false)
     {
         ArgumentNullException.ThrowIfNull(model);
         var attachment = Peft.AttachmentFor(model);
@@ -47,7 +50,8 @@ public static class ModelWeights
         using var file = Safetensors.Open(path);
         var slots = BaseState(model).Select(kv => new StateSlot(kv.Key, [kv.Value])).ToList();
         StateTransfer.Load(file, slots, (missing, unexpected, mismatched) => new StateLoadException(path,
-            $"the file does not fit {model.GetType().Name} ({slots.Count} tensors).", missing, unexpected, mismatched));
+            $"the file does not fit {model.GetType().Name} ({slots.Count} tensors).", missing, unexpected, mismatched),
+            problem => new StateLoadException(path, problem, [], [], []), allowNonFinite);
     }
 
     /// <summary>The model's state dict without the tensors of attached adapters.</summary>

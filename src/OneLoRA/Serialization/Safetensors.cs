@@ -22,6 +22,15 @@ public static class Safetensors
     /// <summary>Largest accepted header, as in the reference implementation (guards against a hostile length).</summary>
     public const long MaxHeaderLength = 100_000_000;
 
+    /// <summary>Most tensor entries one header may hold (large checkpoints shard at a few thousand per file).</summary>
+    public const int MaxEntries = 100_000;
+
+    /// <summary>Longest tensor name, in UTF-8 bytes (PEFT keys of large models are about 100).</summary>
+    public const int MaxNameBytes = 1024;
+
+    /// <summary>Most dimensions a tensor's shape may have (PyTorch's own limit is 64).</summary>
+    public const int MaxRank = 64;
+
     /// <summary>The header key of the free-form string map.</summary>
     public const string MetadataKey = "__metadata__";
 

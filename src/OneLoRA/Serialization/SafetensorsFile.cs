@@ -16,7 +16,11 @@ namespace OneLoRA.Serialization;
 /// non-negative integers and two offsets with begin ≤ end; product(shape)·itemsize = end − begin; and the
 /// entries, sorted by offset, cover the data section exactly — no gap, no overlap, nothing past its end,
 /// nothing after the last tensor (the reference implementation's rule). So no tensor can claim more memory
-/// than the file holds.
+/// than the file holds. Also: the header is valid UTF-8 (an invalid byte is reported with its offset and the
+/// entry it lies in); no object holds a key twice (top level, inside an entry, in <c>__metadata__</c>); at most
+/// <see cref="Safetensors.MaxEntries"/> entries, names of at most <see cref="Safetensors.MaxNameBytes"/> bytes,
+/// shapes of at most <see cref="Safetensors.MaxRank"/> dimensions whose element count and strides fit in 64 bits
+/// (checked even when a dimension is 0). So one open allocates a small multiple of the header's size.
 /// </summary>
 public sealed class SafetensorsFile : IDisposable
 {
@@ -58,7 +62,7 @@ public sealed class SafetensorsFile : IDisposable
     /// <exception cref="KeyNotFoundException">No tensor of that name; the message lists those present.</exception>
     public SafetensorsEntry this[string name] =>
         byName.TryGetValue(name, out var e) ? e
-        : throw new KeyNotFoundException($"'{FilePath}' has no tensor '{name}'. It holds: {string.Join(", ", Names)}.");
+        : throw new KeyNotFoundException($"'{FilePath}' has no tensor '{name}'. It holds: {string.Join(", ", Names.Take(50))}{(Entries.Count > 50 ? $", … ({Entries.Count} in all)" : "")}.");
 
     /// <summary>Reads one tensor into a new CPU tensor of the file's dtype and shape (the caller disposes it).</summary>
     /// <exception cref="SafetensorsFormatException">The data ends early (the file changed after it was opened) or a BOOL tensor holds bytes other than 0 and 1.</exception>
@@ -157,6 +161,8 @@ public sealed class SafetensorsFile : IDisposable
 
         long dataStart = 8 + (long)headerLength;
         long dataLength = fileLength - dataStart;
+        CheckUtf8(path, header);
+        CheckBounds(path, header);
         JsonDocument document;
         try
         {
@@ -195,7 +201,8 @@ public sealed class SafetensorsFile : IDisposable
         {
             if (item.Value.ValueKind != JsonValueKind.String)
                 throw new SafetensorsFormatException(path, null, $"'{Safetensors.MetadataKey}' entry '{item.Name}' is a JSON {item.Value.ValueKind}, expected a string.");
-            metadata[item.Name] = item.Value.GetString()!;
+            if (!metadata.TryAdd(item.Name, item.Value.GetString()!))
+                throw new SafetensorsFormatException(path, null, $"'{Safetensors.MetadataKey}' holds the key '{item.Name}' twice; duplicate keys are not allowed.");
         }
     }
 
@@ -203,6 +210,11 @@ public sealed class SafetensorsFile : IDisposable
     {
         if (value.ValueKind != JsonValueKind.Object)
             throw new SafetensorsFormatException(path, name, $"the entry is a JSON {value.ValueKind}, expected an object with dtype, shape and data_offsets.");
+
+        var fields = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var field in value.EnumerateObject())
+            if (!fields.Add(field.Name))
+                throw new SafetensorsFormatException(path, name, $"the entry holds the field '{field.Name}' twice; duplicate keys are not allowed.");
 
         if (!value.TryGetProperty("dtype", out var dtypeValue) || dtypeValue.ValueKind != JsonValueKind.String)
             throw new SafetensorsFormatException(path, name, "the entry has no string 'dtype'.");
@@ -212,6 +224,8 @@ public sealed class SafetensorsFile : IDisposable
 
         if (!value.TryGetProperty("shape", out var shapeValue) || shapeValue.ValueKind != JsonValueKind.Array)
             throw new SafetensorsFormatException(path, name, "the entry has no 'shape' array.");
+        if (shapeValue.GetArrayLength() > Safetensors.MaxRank)
+            throw new SafetensorsFormatException(path, name, $"the shape has {shapeValue.GetArrayLength()} dimensions, more than the {Safetensors.MaxRank} allowed.");
         var shape = new List<long>();
         foreach (var d in shapeValue.EnumerateArray())
         {
@@ -238,11 +252,19 @@ public sealed class SafetensorsFile : IDisposable
         long expected;
         try
         {
-            expected = checked(shape.Aggregate(1L, (a, b) => a * b) * itemSize);
+            // The product of the non-zero dimensions bounds every stride (in bytes), so a zero-element tensor
+            // whose other dimensions would overflow TorchSharp's stride computation is refused here too.
+            long strideBound = itemSize, count = 1;
+            foreach (var d in shape)
+            {
+                strideBound = checked(strideBound * Math.Max(d, 1));
+                count = checked(count * d);
+            }
+            expected = checked(count * itemSize);
         }
         catch (OverflowException)
         {
-            throw new SafetensorsFormatException(path, name, $"shape [{string.Join(", ", shape)}] of {dtype} overflows a 64-bit byte count.");
+            throw new SafetensorsFormatException(path, name, $"shape [{string.Join(", ", shape)}] of {dtype} overflows a 64-bit element or byte count.");
         }
         if (expected != end - begin)
             throw new SafetensorsFormatException(path, name,
@@ -251,6 +273,82 @@ public sealed class SafetensorsFile : IDisposable
             throw new SafetensorsFormatException(path, name,
                 $"data_offsets [{begin}, {end}] lie outside the data section, which has {dataLength} bytes.");
         return new SafetensorsEntry(name, dtype, scalarType, shape, begin, end);
+    }
+
+    /// <summary>
+    /// Bounds checked with a forward-only reader before the header is materialised: entry count and tensor-name
+    /// length (so no huge name becomes a string, and no huge key list a dictionary).
+    /// </summary>
+    private static void CheckBounds(string path, byte[] header)
+    {
+        var reader = new Utf8JsonReader(header, new JsonReaderOptions { MaxDepth = 64 });
+        int entries = 0;
+        try
+        {
+            while (reader.Read())
+            {
+                if (reader.TokenType != JsonTokenType.PropertyName || reader.CurrentDepth != 1) continue;
+                var raw = reader.ValueSpan; // one contiguous buffer: never a sequence
+                bool metadata = !reader.ValueIsEscaped && raw.SequenceEqual("__metadata__"u8);
+                if (!metadata && ++entries > Safetensors.MaxEntries)
+                    throw new SafetensorsFormatException(path, null, $"the header holds more than {Safetensors.MaxEntries} tensor entries, the limit.");
+                // Escapes only shrink the text (\uXXXX is 6 bytes for at most 3 of UTF-8), so the raw length bounds the name.
+                long bytes = raw.Length <= Safetensors.MaxNameBytes ? raw.Length
+                    : raw.Length > 6L * Safetensors.MaxNameBytes || !reader.ValueIsEscaped ? raw.Length
+                    : System.Text.Encoding.UTF8.GetByteCount(reader.GetString()!);
+                if (bytes > Safetensors.MaxNameBytes)
+                    throw new SafetensorsFormatException(path, null,
+                        $"a tensor name of {(reader.ValueIsEscaped ? "at least " : "")}{Math.Min(bytes, raw.Length)} bytes (starting '{System.Text.Encoding.UTF8.GetString(raw[..Math.Min(40, raw.Length)])}…') is longer than the {Safetensors.MaxNameBytes}-byte limit.");
+            }
+        }
+        catch (JsonException e)
+        {
+            throw new SafetensorsFormatException(path, null, $"the header is not valid JSON: {e.Message}", e);
+        }
+    }
+
+    /// <summary>Refuses a header that is not UTF-8, naming the byte offset and the entry the bad byte lies in.</summary>
+    private static void CheckUtf8(string path, byte[] header)
+    {
+        if (System.Text.Unicode.Utf8.IsValid(header)) return;
+        int offset = FirstInvalidUtf8(header);
+        // The entry: the last top-level key starting before the bad byte, decoded lossily (U+FFFD) for the message.
+        string? entry = null;
+        int depth = 0;
+        for (int i = 0; i < offset; i++)
+        {
+            byte b = header[i];
+            if (b == (byte)'"')
+            {
+                int start = i + 1, j = start;
+                while (j < header.Length && header[j] != (byte)'"') j += header[j] == (byte)'\\' ? 2 : 1;
+                if (depth == 1)
+                {
+                    int k = j + 1;
+                    while (k < header.Length && header[k] is (byte)' ' or (byte)'\t' or (byte)'\n' or (byte)'\r') k++;
+                    if (k < header.Length && header[k] == (byte)':')
+                        entry = System.Text.Encoding.UTF8.GetString(header, start, Math.Min(Math.Min(j, header.Length) - start, 200));
+                }
+                i = j;
+            }
+            else if (b is (byte)'{' or (byte)'[') depth++;
+            else if (b is (byte)'}' or (byte)']') depth--;
+        }
+        throw new SafetensorsFormatException(path, entry,
+            $"the header is not valid UTF-8: byte 0x{header[offset]:X2} at header offset {offset} does not start a valid UTF-8 sequence.");
+    }
+
+    /// <summary>Offset of the first byte that does not begin a valid UTF-8 sequence.</summary>
+    internal static int FirstInvalidUtf8(ReadOnlySpan<byte> bytes)
+    {
+        int i = 0;
+        while (i < bytes.Length)
+        {
+            if (System.Text.Rune.DecodeFromUtf8(bytes[i..], out _, out int consumed) != System.Buffers.OperationStatus.Done)
+                return i;
+            i += consumed;
+        }
+        return bytes.Length;
     }
 
     private static void CheckCoverage(string path, List<SafetensorsEntry> entries, long dataLength)

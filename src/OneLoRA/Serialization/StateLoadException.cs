@@ -66,7 +66,10 @@ public class StateLoadException : Exception
     {
         if (keys.Count == 0) return;
         text.Append($"\n{keys.Count} key{(keys.Count == 1 ? "" : "s")} {title}:");
-        foreach (var k in keys) text.Append("\n  ").Append(k);
+        // The message lists a bounded number of keys (a hostile file may hold 100,000); the properties hold all.
+        const int shown = 50;
+        foreach (var k in keys.Take(shown)) text.Append("\n  ").Append(k);
+        if (keys.Count > shown) text.Append($"\n  … and {keys.Count - shown} more");
     }
 }
 

@@ -12,12 +12,13 @@ internal sealed record StateSlot(string Key, IReadOnlyList<Tensor> Targets);
 /// All-or-nothing copy of a validated safetensors file into live model tensors: every key is checked first
 /// (missing, unexpected, shape, dtype), every tensor is read into a temporary, and only then are the model's
 /// tensors overwritten under no_grad. Floating-point values convert between F64/F32/F16/BF16; other dtypes
-/// must match exactly.
+/// must match exactly. Non-finite values (NaN, ±Inf) are refused, naming the tensor, unless allowed.
 /// </summary>
 internal static class StateTransfer
 {
     public static void Load(SafetensorsFile file, IReadOnlyList<StateSlot> slots,
-        Func<IReadOnlyList<string>, IReadOnlyList<string>, IReadOnlyList<TensorMismatch>, Exception> mismatch)
+        Func<IReadOnlyList<string>, IReadOnlyList<string>, IReadOnlyList<TensorMismatch>, Exception> mismatch,
+        Func<string, Exception> refuse, bool allowNonFinite)
     {
         var expected = slots.ToDictionary(s => s.Key, StringComparer.Ordinal);
         var missing = slots.Select(s => s.Key).Where(k => !file.Contains(k)).Order(StringComparer.Ordinal).ToList();
@@ -37,10 +38,23 @@ internal static class StateTransfer
             throw mismatch(missing, unexpected, mismatched);
 
         using var scope = NewDisposeScope();
-        var staged = slots.Select(s => (Source: file.Read(s.Key), s.Targets)).ToList();
+        var staged = slots.Select(s => (s.Key, Source: file.Read(s.Key), s.Targets)).ToList();
+        if (!allowNonFinite)
+        {
+            foreach (var (key, source, _) in staged)
+            {
+                if (!source.is_floating_point() || source.numel() == 0) continue;
+                var bad = logical_not(isfinite(source));
+                long count = bad.sum().item<long>();
+                if (count == 0) continue;
+                long first = bad.flatten().nonzero()[0, 0].item<long>();
+                throw refuse($"tensor '{key}' holds {count} non-finite value{(count == 1 ? "" : "s")} (NaN or ±Inf; the first at flat index {first}). " +
+                    "Nothing was loaded; the model is unchanged. Pass allowNonFinite: true to load such values anyway.");
+            }
+        }
         using (no_grad())
         {
-            foreach (var (source, targets) in staged)
+            foreach (var (_, source, targets) in staged)
                 foreach (var target in targets)
                     target.copy_(source);
         }

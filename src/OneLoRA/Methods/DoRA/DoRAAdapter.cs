@@ -81,8 +81,12 @@ public sealed class DoRAAdapter : LinearAdapter
         // W' is built in fp32 at least and rounded into the layer once (for fp32/fp64 weights wide aliases w).
         var wide = MergePrecision.Widen(w);
         var n = RowNorms(wide.add(WideDelta()));
+        var factor = m.to(wide.dtype).div(n);
+        // Safe merge: a zero row norm or a huge delta gives a non-finite factor; refuse before touching W.
+        if (!isfinite(factor).all().item<bool>())
+            throw new AdapterMergeException(Path, $"Cannot merge the DoRA adapter into '{Path}': the factor m/‖W0 + s·B·A‖ is non-finite (a zero or overflowing row norm); no weight was changed.");
         wide.add_(WideDelta());
-        merged = RowScaling.Apply(wide, m.div(n), $"'{Path}'.weight");
+        merged = RowScaling.Apply(wide, factor, $"'{Path}'.weight");
         if (wide.dtype != w.dtype) w.copy_(wide);
     }
 
