@@ -34,14 +34,22 @@ public sealed class MiniLMEncoder : IDisposable
 
     /// <summary>
     /// Names in the ONNX model that are not weights of <see cref="BertModel"/>: the pooler (not used by sentence
-    /// embeddings) and the position-id buffer (positions are computed).
+    /// embeddings), the position-id buffer (positions are computed) and the graph's anonymous constants (44 int64
+    /// scalars: reshape sizes and the like). An anonymous weight that failed to resolve would still be reported, as the
+    /// model parameter it belongs to would have no source.
     /// </summary>
-    public static NameMap OnnxNames { get; } = NameMap.Identity.Ignore(@"^pooler\.").Ignore(@"^embeddings\.position_ids$");
+    public static NameMap OnnxNames { get; } = NameMap.Identity.Ignore(@"^pooler\.").Ignore(@"^embeddings\.position_ids$").Ignore(@"^[0-9]+$");
 
-    private MiniLMEncoder(BertModel model, BertTokenizer tokenizer, PretrainedLoadReport report, TimeSpan extraction)
+    // ASCII symbols that BERT's basic tokenizer splits off as punctuation but Microsoft.ML.Tokenizers 2.0.1's
+    // BertTokenizer drops (they are Unicode symbols, not punctuation): handled here so ids match BERT's.
+    private const string AsciiSymbols = "$+<=>^`|~";
+    private readonly Dictionary<char, int> symbolIds;
+
+    private MiniLMEncoder(BertModel model, BertTokenizer tokenizer, Dictionary<char, int> symbolIds, PretrainedLoadReport report, TimeSpan extraction)
     {
         Model = model;
         Tokenizer = tokenizer;
+        this.symbolIds = symbolIds;
         LoadReport = report;
         ExtractionTime = extraction;
     }
@@ -67,9 +75,18 @@ public sealed class MiniLMEncoder : IDisposable
     {
         var sw = Stopwatch.StartNew();
         var asm = PackageAssembly;
-        BertTokenizer tokenizer;
+        byte[] vocabBytes;
         using (var vocab = OpenResource(asm, VocabResource))
-            tokenizer = BertTokenizer.Create(vocab, new BertOptions { LowerCaseBeforeTokenization = true });
+        using (var copy = new MemoryStream())
+        {
+            vocab.CopyTo(copy);
+            vocabBytes = copy.ToArray();
+        }
+        var tokenizer = BertTokenizer.Create(new MemoryStream(vocabBytes), new BertOptions { LowerCaseBeforeTokenization = true, RemoveNonSpacingMarks = true });
+        var lines = System.Text.Encoding.UTF8.GetString(vocabBytes).Split('\n').Select(l => l.TrimEnd('\r')).ToArray();
+        var symbolIds = new Dictionary<char, int>();
+        foreach (var c in AsciiSymbols)
+            symbolIds[c] = Array.IndexOf(lines, c.ToString()) is var id and >= 0 ? id : tokenizer.UnknownTokenId;
         var model = new BertModel(BertConfig.MiniLML6);
         try
         {
@@ -78,7 +95,7 @@ public sealed class MiniLMEncoder : IDisposable
             using (var source = TensorSource.FromOnnx(onnx, $"{asm.GetName().Name}:{ModelResource}"))
                 report = PretrainedLoader.Load(model, source, new PretrainedLoadOptions { Names = OnnxNames });
             model.eval();
-            return new MiniLMEncoder(model, tokenizer, report, sw.Elapsed);
+            return new MiniLMEncoder(model, tokenizer, symbolIds, report, sw.Elapsed);
         }
         catch
         {
@@ -91,11 +108,24 @@ public sealed class MiniLMEncoder : IDisposable
         asm.GetManifestResourceStream(name)
         ?? throw new InvalidOperationException($"Assembly '{asm.GetName().Name}' has no resource '{name}' (it holds: {string.Join(", ", asm.GetManifestResourceNames())}).");
 
-    /// <summary>Token ids of one text: [CLS], its word pieces (lower-cased, truncated to fit <see cref="MaxTokens"/>), [SEP].</summary>
+    /// <summary>
+    /// Token ids of one text: [CLS], its word pieces (lower-cased, truncated to fit <see cref="MaxTokens"/>), [SEP].
+    /// The ASCII symbols <c>$+&lt;=&gt;^`|~</c> are split off as their own tokens, as BERT's basic tokenizer does
+    /// (Microsoft.ML.Tokenizers 2.0.1 would drop them).
+    /// </summary>
     public int[] TokenIds(string text)
     {
         ArgumentNullException.ThrowIfNull(text);
-        var pieces = Tokenizer.EncodeToIds(text, addSpecialTokens: false);
+        var pieces = new List<int>();
+        int start = 0;
+        for (int i = 0; i < text.Length; i++)
+        {
+            if (!symbolIds.TryGetValue(text[i], out var symbol)) continue;
+            if (i > start) pieces.AddRange(Tokenizer.EncodeToIds(text[start..i], addSpecialTokens: false));
+            pieces.Add(symbol);
+            start = i + 1;
+        }
+        if (start < text.Length) pieces.AddRange(Tokenizer.EncodeToIds(text[start..], addSpecialTokens: false));
         var n = Math.Min(pieces.Count, MaxTokens - 2);
         var ids = new int[n + 2];
         ids[0] = Tokenizer.ClassificationTokenId;

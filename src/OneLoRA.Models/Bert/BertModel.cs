@@ -14,7 +14,8 @@ namespace OneLoRA.Models.Bert;
 /// attention.output.dense, intermediate.dense, output.dense) are the PEFT targets. No pooler: sentence embeddings
 /// use <see cref="MeanPool"/>. Dropout acts in training mode only.
 /// </summary>
-public sealed class BertModel : nn.Module<Tensor, Tensor, Tensor, Tensor>
+[Peft(Method.OneLoRA)]
+public sealed partial class BertModel : nn.Module<Tensor, Tensor, Tensor, Tensor>
 {
     private readonly BertEmbeddings embeddings;
     private readonly BertEncoderStack encoder;

@@ -91,7 +91,8 @@ public sealed partial class BertSelfOutput : nn.Module<Tensor, Tensor, Tensor>
 }
 
 /// <summary>Self-attention and its output block (<c>attention</c>).</summary>
-public sealed class BertAttention : nn.Module<Tensor, Tensor, Tensor>
+[Peft(Method.OneLoRA)]
+public sealed partial class BertAttention : nn.Module<Tensor, Tensor, Tensor>
 {
     private readonly BertSelfAttention self;
     private readonly BertSelfOutput output;
@@ -147,7 +148,8 @@ public sealed partial class BertOutput : nn.Module<Tensor, Tensor, Tensor>
 }
 
 /// <summary>One transformer layer (post-norm, as BERT).</summary>
-public sealed class BertLayer : nn.Module<Tensor, Tensor, Tensor>
+[Peft(Method.OneLoRA)]
+public sealed partial class BertLayer : nn.Module<Tensor, Tensor, Tensor>
 {
     private readonly BertAttention attention;
     private readonly BertIntermediate intermediate;
@@ -171,7 +173,8 @@ public sealed class BertLayer : nn.Module<Tensor, Tensor, Tensor>
 }
 
 /// <summary>The stack of layers (<c>encoder.layer.N</c>).</summary>
-public sealed class BertEncoderStack : nn.Module<Tensor, Tensor, Tensor>
+[Peft(Method.OneLoRA)]
+public sealed partial class BertEncoderStack : nn.Module<Tensor, Tensor, Tensor>
 {
     private readonly ModuleList<BertLayer> layer;
 
