@@ -134,4 +134,22 @@ public class SafetensorsImportTests
         Assert.Equal(LinWeight, after["lin.weight"]);
         Assert.Equal(before["lin.bias"], after["lin.bias"]);
     }
+
+    [Fact]
+    public void Two_sources_for_one_parameter_are_refused_and_nothing_is_copied()
+    {
+        using var dir = new TempDir();
+        var path = dir.File("dup.safetensors");
+        SafetensorsWriter.WriteFloat32(path, [
+            ("lin.weight", [2, 3], LinWeight), ("model.lin.weight", [2, 3], LinWeight), ("lin.bias", [2], LinBias),
+            ("norm.weight", [2], NormWeight), ("norm.bias", [2], NormBias)]);
+        using var source = TensorSource.FromSafetensors(path);
+        using var tiny = new Tiny();
+        var before = tiny.Snapshot();
+        var e = Assert.Throws<PretrainedLoadException>(() =>
+            PretrainedLoader.Load(tiny, source, new PretrainedLoadOptions { Names = NameMap.Identity.StripPrefix("model.") }));
+        Assert.Equal(["lin.weight ← lin.weight and model.lin.weight"], e.Duplicates);
+        Assert.Empty(e.Missing);
+        Assert.Equal(before, tiny.Snapshot());
+    }
 }
