@@ -1,5 +1,7 @@
+using System;
 using Microsoft.CodeAnalysis;
 using Microsoft.CodeAnalysis.CSharp.Syntax;
+using OneLoRA.Generators.Model;
 
 namespace OneLoRA.Generators
 {
@@ -18,13 +20,33 @@ namespace OneLoRA.Generators
                 .ForAttributeWithMetadataName(
                     PeftParser.PeftAttributeName,
                     static (node, _) => node is ClassDeclarationSyntax,
-                    static (ctx, ct) => PeftParser.Parse(ctx, ct))
+                    static (ctx, ct) => PeftParser.ParseOrFailure(ctx, ct))
                 .WithTrackingName(TrackingNames.PeftClass)
                 .Where(static model => model is not null)
+                .Select(static (model, _) => model!)
                 .WithTrackingName(TrackingNames.GeneratedClass);
 
-            context.RegisterSourceOutput(classes, static (spc, model) =>
-                spc.AddSource(model!.Class.HintName, PeftEmitter.Emit(model)));
+            // Hint names must be unique across all classes; unchanged files still compare equal and stay cached.
+            var files = classes.Collect()
+                .SelectMany(static (models, _) => HintNames.Assign(models))
+                .WithTrackingName(TrackingNames.GeneratedFile);
+
+            context.RegisterSourceOutput(files, static (spc, file) => Write(spc, file));
+        }
+
+        /// <summary>Adds one file; an emitter failure yields a file that says so rather than an exception that drops every file.</summary>
+        private static void Write(SourceProductionContext context, GeneratedFileModel file)
+        {
+            string text;
+            try
+            {
+                text = PeftEmitter.Emit(file.Model);
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                text = PeftEmitter.EmitFailure(file.Model.Class.DisplayName, e.GetType().Name + ": " + e.Message);
+            }
+            context.AddSource(file.HintName, text);
         }
     }
 }

@@ -21,6 +21,29 @@ namespace OneLoRA.Generators
         /// <summary>Metadata name of the attribute that drives the generator.</summary>
         public const string PeftAttributeName = "OneLoRA.PeftAttribute";
 
+        /// <summary>
+        /// <see cref="Parse"/>, but a failure (a generator bug) becomes a model whose file says so: an exception here would
+        /// make Roslyn drop the output of every class, not only this one.
+        /// </summary>
+        public static PeftClassModel? ParseOrFailure(GeneratorAttributeSyntaxContext context, CancellationToken ct)
+        {
+            try
+            {
+                return Parse(context, ct);
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                var name = context.TargetSymbol.Name;
+                string fullName;
+                try { fullName = context.TargetSymbol is INamedTypeSymbol t ? FullName(t) : name; }
+                catch (Exception) { fullName = name; }
+                var spec = new PeftClassSpec(HintNames.Sanitize(fullName), fullName, "", EquatableArray<TypeDeclarationSpec>.Empty,
+                    new TypeDeclarationSpec("class", name, ""), name, new PeftOptionsSpec(null, EquatableArray<OptionAssignmentSpec>.Empty),
+                    EquatableArray<PeftMemberSpec>.Empty, false);
+                return new PeftClassModel(spec, EquatableArray<InterceptedCallSpec>.Empty, e.GetType().Name + ": " + e.Message);
+            }
+        }
+
         /// <summary>Parses one attributed class declaration.</summary>
         public static PeftClassModel? Parse(GeneratorAttributeSyntaxContext context, CancellationToken ct)
         {
@@ -37,8 +60,10 @@ namespace OneLoRA.Generators
             var selected = SelectMembers(type, attribute);
             var members = selected.Select(m => m.Spec).ToEquatableArray();
 
+            var fullName = FullName(type);
             var spec = new PeftClassSpec(
-                HintName(type),
+                HintNames.Sanitize(fullName),
+                fullName,
                 type.ContainingNamespace is { IsGlobalNamespace: false } ns ? ns.ToDisplayString() : "",
                 ContainingTypes(type),
                 Declaration(type),
@@ -197,15 +222,19 @@ namespace OneLoRA.Generators
                 typeQualificationStyle: SymbolDisplayTypeQualificationStyle.NameAndContainingTypes,
                 genericsOptions: SymbolDisplayGenericsOptions.IncludeTypeParameters));
 
-        /// <summary><c>&lt;Namespace&gt;.&lt;Outer&gt;.&lt;Class&gt;.Peft.g.cs</c>; generic arity as <c>`N</c> keeps Foo and Foo&lt;T&gt; apart.</summary>
-        private static string HintName(INamedTypeSymbol type)
+        /// <summary>
+        /// <c>&lt;Namespace&gt;.&lt;Outer&gt;.&lt;Class&gt;</c> (identifiers without <c>@</c>); generic arity as <c>`N</c> keeps Foo and
+        /// Foo&lt;T&gt; apart. <see cref="HintNames"/> sanitizes it and makes it unique.
+        /// </summary>
+        private static string FullName(INamedTypeSymbol type)
         {
             var parts = new List<string>();
             for (INamedTypeSymbol? t = type; t is not null; t = t.ContainingType)
                 parts.Add(t.Arity == 0 ? t.Name : t.Name + "`" + t.Arity.ToString(CultureInfo.InvariantCulture));
+            for (var ns = type.ContainingNamespace; ns is { IsGlobalNamespace: false }; ns = ns.ContainingNamespace)
+                parts.Add(ns.Name);
             parts.Reverse();
-            var ns = type.ContainingNamespace is { IsGlobalNamespace: false } n ? n.ToDisplayString() + "." : "";
-            return ns + string.Join(".", parts) + ".Peft.g.cs";
+            return string.Join(".", parts);
         }
 
         private static string Access(string name) => "this." + Escape(name);

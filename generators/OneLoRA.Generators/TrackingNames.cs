@@ -8,5 +8,8 @@ namespace OneLoRA.Generators
 
         /// <summary>The models that are generated (classes the parser accepted).</summary>
         public const string GeneratedClass = nameof(GeneratedClass);
+
+        /// <summary>Each generated class with its unique hint name.</summary>
+        public const string GeneratedFile = nameof(GeneratedFile);
     }
 }

@@ -8,10 +8,19 @@ namespace OneLoRA.Generators.Model
     /// <summary>Everything the emitter needs for one <c>[Peft]</c> class.</summary>
     /// <param name="Class">The class, its options and its layer table.</param>
     /// <param name="Calls">The intercepted <c>forward</c>/<c>call</c> sites inside the class.</param>
-    public sealed record PeftClassModel(PeftClassSpec Class, EquatableArray<InterceptedCallSpec> Calls);
+    /// <param name="Failure">Set when the parser itself failed (a generator bug): the file then says so instead of the members.</param>
+    public sealed record PeftClassModel(PeftClassSpec Class, EquatableArray<InterceptedCallSpec> Calls, string? Failure = null);
+
+    /// <summary>One generated file: a class model and the hint name it is added under, unique in the compilation.</summary>
+    /// <param name="HintName">File name, <c>&lt;Namespace&gt;.&lt;Class&gt;.Peft.g.cs</c>, with a suffix where names collide.</param>
+    /// <param name="Model">The class.</param>
+    public sealed record GeneratedFileModel(string HintName, PeftClassModel Model);
 
     /// <summary>A <c>[Peft]</c> partial class.</summary>
-    /// <param name="HintName">Generated file name, <c>&lt;Namespace&gt;.&lt;Class&gt;.Peft.g.cs</c>.</param>
+    /// <param name="HintName">Generated file name before de-duplication, <c>&lt;Namespace&gt;.&lt;Class&gt;.Peft.g.cs</c>, in
+    /// characters valid in any hint name (others become <c>_</c>).</param>
+    /// <param name="FullName">The class's exact full name (namespace, containing types, arity): tells apart classes whose
+    /// hint names collide, since Roslyn compares hint names case-insensitively.</param>
     /// <param name="Namespace">Containing namespace, empty for the global namespace.</param>
     /// <param name="ContainingTypes">Enclosing types, outermost first, for a nested class.</param>
     /// <param name="Declaration">The class's own partial declaration head (name and type parameters).</param>
@@ -21,6 +30,7 @@ namespace OneLoRA.Generators.Model
     /// <param name="HasPeftBase">A base class is itself <c>[Peft]</c>: the generated members hide and chain to its own.</param>
     public sealed record PeftClassSpec(
         string HintName,
+        string FullName,
         string Namespace,
         EquatableArray<TypeDeclarationSpec> ContainingTypes,
         TypeDeclarationSpec Declaration,
