@@ -59,8 +59,9 @@ public class CandidateRuleTests
         var emit = output.Emit(image);
         Assert.True(emit.Success, string.Join(Environment.NewLine, emit.Diagnostics));
         var assembly = new AssemblyLoadContext("candidates", isCollectible: true).LoadFromStream(new MemoryStream(image.ToArray()));
-        torch.manual_seed(11);
+        using var g = new Generator(11);
         var net = (nn.Module<Tensor, Tensor>)Activator.CreateInstance(assembly.GetType("RunTest.Viewed", throwOnError: true)!)!;
+        CompileAndRunTests.InitParameters(net, g);
         Assert.Equal(["body", "Proj"], ((IPeftModule)net).PeftLayers.Select(l => l.MemberName));
 
         // Before the rule, Body made this throw "listed twice" and Head adapted the [NoPeft] head.
@@ -72,7 +73,7 @@ public class CandidateRuleTests
 
         using (no_grad())
             foreach (var l in attachment.Layers)
-                ((OneLoRAAdapter)l.Adapter).B.copy_(randn(l.Layer.out_features));
+                ((OneLoRAAdapter)l.Adapter).B.copy_(randn(l.Layer.out_features, generator: g));
 
         Tensor Apply(Linear layer, Tensor h)
         {
@@ -81,7 +82,7 @@ public class CandidateRuleTests
                 w = w + ((OneLoRAAdapter)adapted.Adapter).B.detach().to(float64).unsqueeze(1) * ones(1, w.shape[1], dtype: float64);
             return h.matmul(w.t()) + layer.bias!.detach().to(float64);
         }
-        var x = randn(5, 3);
+        var x = randn(5, 3, generator: g);
         var layers = attachment.Layers.ToDictionary(l => l.Path, l => l.Layer);
         var expected = Apply(head, Apply(layers["Proj"], Apply(layers["body"], x.to(float64))));
         var diff = (expected - net.forward(x).detach().to(float64)).abs().max().item<double>();

@@ -87,10 +87,20 @@ public class CompileAndRunTests
         return new AssemblyLoadContext("generated-user-code", isCollectible: true).LoadFromStream(image);
     }
 
-    private static nn.Module<Tensor, Tensor> NewNet(int seed)
+    /// <summary>A new Net whose parameters come from <paramref name="g"/> (never the global RNG: test classes run in parallel).</summary>
+    private static nn.Module<Tensor, Tensor> NewNet(Generator g)
     {
-        torch.manual_seed(seed);
-        return (nn.Module<Tensor, Tensor>)Activator.CreateInstance(Compiled.Value.GetType("RunTest.Net", throwOnError: true)!)!;
+        var net = (nn.Module<Tensor, Tensor>)Activator.CreateInstance(Compiled.Value.GetType("RunTest.Net", throwOnError: true)!)!;
+        InitParameters(net, g);
+        return net;
+    }
+
+    /// <summary>U(-0.5, 0.5) for every parameter, drawn from <paramref name="g"/>.</summary>
+    internal static void InitParameters(nn.Module net, Generator g)
+    {
+        using var _ = no_grad();
+        foreach (var p in net.parameters())
+            p.copy_(rand(p.shape, generator: g) - 0.5);
     }
 
     private static object? Invoke(object target, string method, params object[] args) =>
@@ -131,8 +141,9 @@ public class CompileAndRunTests
     [Fact]
     public void AttachCollectsAdaptedLayersWithPathsAndStartsAtTheBaseOutput()
     {
-        var net = NewNet(1);
-        var x = randn(5, 3);
+        using var g = new Generator(1);
+        var net = NewNet(g);
+        var x = randn(5, 3, generator: g);
         var baseline = net.forward(x).detach();
         AssertClose(Reference(net, x, null), baseline, 1e-5);
 
@@ -151,13 +162,14 @@ public class CompileAndRunTests
     [Fact]
     public void ForwardAndCallSitesGoThroughTheAdapters()
     {
-        var net = NewNet(2);
+        using var g = new Generator(2);
+        var net = NewNet(g);
         var attachment = (PeftAttachment)Invoke(net, "AttachAdapters", new OneLoRAMethod())!;
         using (no_grad())
             foreach (var l in attachment.Layers)
-                ((OneLoRAAdapter)l.Adapter).B.copy_(randn(l.Layer.out_features) * 0.5);
+                ((OneLoRAAdapter)l.Adapter).B.copy_(randn(l.Layer.out_features, generator: g) * 0.5);
 
-        var x = randn(6, 3);
+        var x = randn(6, 3, generator: g);
         var withAdapters = net.forward(x).detach();
         // Any site not routed through its adapter (forward skips hooks) would leave its b out of the result.
         AssertClose(Reference(net, x, attachment), withAdapters, 1e-5);
@@ -168,9 +180,10 @@ public class CompileAndRunTests
     [Fact]
     public void OneOptimizerStepChangesTheOutputAndMergedEqualsUnmerged()
     {
-        var net = NewNet(3);
-        var x = randn(8, 3);
-        var target = randn(8, 2);
+        using var g = new Generator(3);
+        var net = NewNet(g);
+        var x = randn(8, 3, generator: g);
+        var target = randn(8, 2, generator: g);
         var baseline = net.forward(x).detach();
         var weightsBefore = net.named_parameters().ToDictionary(p => p.name, p => p.parameter.detach().clone());
 
@@ -197,7 +210,8 @@ public class CompileAndRunTests
     [Fact]
     public void MergeWithoutAttachNamesTheLayer()
     {
-        var net = NewNet(4);
+        using var g = new Generator(4);
+        var net = NewNet(g);
         var error = Assert.Throws<TargetInvocationException>(() => Invoke(net, "MergeAdapters"));
         var inner = Assert.IsType<InvalidOperationException>(error.InnerException);
         Assert.Contains("'fc1'", inner.Message);
@@ -268,17 +282,18 @@ public class CompileAndRunTests
         var emit = output.Emit(image);
         Assert.True(emit.Success, string.Join(Environment.NewLine, emit.Diagnostics));
         var assembly = new AssemblyLoadContext("derived", isCollectible: true).LoadFromStream(new MemoryStream(image.ToArray()));
-        torch.manual_seed(5);
+        using var g = new Generator(5);
         var net = (nn.Module<Tensor, Tensor>)Activator.CreateInstance(assembly.GetType("RunTest.Classifier", throwOnError: true)!)!;
+        InitParameters(net, g);
 
         var attachment = (PeftAttachment)Invoke(net, "AttachAdapters")!;
         Assert.Equal(["proj", "head"], attachment.Layers.Select(l => l.Path));
         Assert.Equal(["proj", "head"], ((IPeftModule)net).PeftLayers.Select(l => l.MemberName));
         using (no_grad())
             foreach (var l in attachment.Layers)
-                ((OneLoRAAdapter)l.Adapter).B.copy_(randn(l.Layer.out_features));
+                ((OneLoRAAdapter)l.Adapter).B.copy_(randn(l.Layer.out_features, generator: g));
 
-        var x = randn(4, 3, dtype: float64).to(float32);
+        var x = randn(4, 3, dtype: float64, generator: g).to(float32);
         Tensor Adapted(string path, Tensor h)
         {
             var l = attachment.Layers.Single(a => a.Path == path);
