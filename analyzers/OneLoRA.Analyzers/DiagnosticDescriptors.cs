@@ -89,6 +89,27 @@ namespace OneLoRA.Analyzers
             "Candidates are instance fields and auto-properties of type Linear, Linear[] or ModuleList<Linear> (computed properties are views of other members, never candidates). Static members, other collection types and Linear layers " +
             "placed inside Sequential or other module containers are not adapted.");
 
+        public static readonly DiagnosticDescriptor FileLocalClass = Create(
+            "OLORA014", DiagnosticSeverity.Error,
+            "[Peft] class must not be a file-local type",
+            "[Peft] class '{0}' gets no generated code: {1}; the generated members live in another file, which cannot extend a file-local type",
+            "The generator adds AttachAdapters, MergeAdapters, UnmergeAdapters and IPeftModule in a separate generated file. A file-local type (the 'file' modifier) " +
+            "is visible only in its own file, so neither it nor a class nested in it can be extended there; the generator skips it.");
+
+        public static readonly DiagnosticDescriptor GeneratedNameClash = Create(
+            "OLORA015", DiagnosticSeverity.Error,
+            "Name clashes with a generated member",
+            "{0} '{1}' of [Peft] class '{2}' {3}, so the class gets no generated code; rename it",
+            "The generator adds AttachAdapters, MergeAdapters, UnmergeAdapters, CollectTargetLayers, PeftLayers, DefaultPeftOptions and private members named __Peft... " +
+            "to every [Peft] class. A member, type parameter, class name or inherited (non-[Peft] base) member of the same name would not compile next to them; the generator skips the class.");
+
+        public static readonly DiagnosticDescriptor LanguageVersionTooLow = Create(
+            "OLORA016", DiagnosticSeverity.Error,
+            "[Peft] needs C# 11 or later",
+            "[Peft] class '{0}' gets no generated code: the project compiles C# {1}, and the generated code needs C# 11 (it declares file-local types); set <LangVersion> to 11 or later",
+            "The generated file declares its interceptors and InterceptsLocationAttribute as file-local types, a C# 11 feature (it also uses nullable annotations, C# 8). " +
+            "Below C# 11 the generator emits nothing for any [Peft] class.");
+
         private static DiagnosticDescriptor Create(string id, DiagnosticSeverity severity, string title, string message, string description) =>
             new DiagnosticDescriptor(id, title, message, Category, severity, isEnabledByDefault: true, description: description,
                 helpLinkUri: HelpBase + id.ToLowerInvariant());

@@ -29,7 +29,10 @@ namespace OneLoRA.Analyzers
             DiagnosticDescriptors.ModuleNotPeft,
             DiagnosticDescriptors.ContainingTypeNotPartial,
             DiagnosticDescriptors.NothingToAdapt,
-            DiagnosticDescriptors.LayersOutOfReach);
+            DiagnosticDescriptors.LayersOutOfReach,
+            DiagnosticDescriptors.FileLocalClass,
+            DiagnosticDescriptors.GeneratedNameClash,
+            DiagnosticDescriptors.LanguageVersionTooLow);
 
         /// <inheritdoc/>
         public override void Initialize(AnalysisContext context)
@@ -62,6 +65,8 @@ namespace OneLoRA.Analyzers
                 return;
             }
 
+            ReportBlockers(context, peft);
+
             foreach (var layer in peft.Layers)
                 if (!layer.Selected && !layer.NoPeft)
                     ReportNotAdapted(context, peft, layer);
@@ -73,6 +78,40 @@ namespace OneLoRA.Analyzers
 
             foreach (var member in PeftClass.DeclaredMembers(type))
                 AnalyzeMember(context, peft, member, symbols, holders);
+        }
+
+        /// <summary>OLORA014-016: the generator's own skip rule (<see cref="GenerationBlockers"/>), reported with the reason.</summary>
+        private static void ReportBlockers(SymbolAnalysisContext context, PeftClass peft)
+        {
+            var type = peft.Type;
+            var classLocation = ClassLocation(peft);
+            if (GenerationBlockers.FileLocalType(type) is { } fileLocal)
+                context.ReportDiagnostic(Diagnostic.Create(DiagnosticDescriptors.FileLocalClass, classLocation, type.Name,
+                    SymbolEqualityComparer.Default.Equals(fileLocal, type)
+                        ? "it is declared 'file'"
+                        : $"it is nested in the file-local type '{fileLocal.Name}'"));
+
+            var tree = peft.Syntax?.SyntaxTree ?? classLocation.SourceTree;
+            if (tree is not null && GenerationBlockers.LanguageVersionOf(tree) < GenerationBlockers.MinimumLanguageVersion)
+                context.ReportDiagnostic(Diagnostic.Create(DiagnosticDescriptors.LanguageVersionTooLow, classLocation, type.Name,
+                    GenerationBlockers.LanguageVersionOf(tree).ToDisplayString()));
+
+            foreach (var (symbol, name) in GenerationBlockers.Clashes(type))
+            {
+                var inherited = !SymbolEqualityComparer.Default.Equals(symbol, type) && symbol is not ITypeParameterSymbol
+                    && !SymbolEqualityComparer.Default.Equals(symbol.ContainingType, type);
+                string kind = SymbolEqualityComparer.Default.Equals(symbol, type) ? "Class name"
+                    : symbol is ITypeParameterSymbol ? "Type parameter"
+                    : inherited ? $"Member inherited from '{symbol.ContainingType?.Name}'"
+                    : "Member";
+                var why = name.StartsWith(GenerationBlockers.ReservedPrefix, System.StringComparison.Ordinal)
+                    ? $"starts with '{GenerationBlockers.ReservedPrefix}', reserved for generated members"
+                    : $"has the name of the generated member '{name}'";
+                var location = !inherited && symbol.Locations.FirstOrDefault(l => l.IsInSource) is { } own && !SymbolEqualityComparer.Default.Equals(symbol, type)
+                    ? own
+                    : classLocation;
+                context.ReportDiagnostic(Diagnostic.Create(DiagnosticDescriptors.GeneratedNameClash, location, kind, name, type.Name, why));
+            }
         }
 
         private static void ReportNotPartial(SymbolAnalysisContext context, INamedTypeSymbol type, DiagnosticDescriptor descriptor, params object[] args)

@@ -54,6 +54,8 @@ namespace OneLoRA.Generators
             // A duplicated [Peft] (an error) must not yield two files with one hint name: only the first one generates.
             if (attribute is null || !IsFirstPeftAttribute(type, attribute)) return null;
             if (!IsPartialAll(type, ct) || !DerivesFromModule(type)) return null;
+            // file-local class, a clashing member name, C# before 11: the analyzers report it (OLORA014-016).
+            if (GenerationBlockers.Blocks(type, context.TargetNode.SyntaxTree)) return null;
 
             var compilation = context.SemanticModel.Compilation;
             var options = ParseOptions(attribute, compilation);
