@@ -1,6 +1,8 @@
 using System.Collections.Concurrent;
 using System.Collections.Immutable;
+using System.Collections.Generic;
 using System.Linq;
+using System.Runtime.CompilerServices;
 using Microsoft.CodeAnalysis;
 using Microsoft.CodeAnalysis.Diagnostics;
 using Microsoft.CodeAnalysis.Operations;
@@ -38,7 +40,8 @@ namespace OneLoRA.Analyzers
                 PeftClass? Read(INamedTypeSymbol type, System.Threading.CancellationToken ct) =>
                     classes.GetOrAdd(type, t => PeftClass.Read(t, symbols, ct));
 
-                start.RegisterOperationAction(c => AnalyzeReference(c, symbols, Read),
+                var forwardLocals = new ForwardLocals();
+                start.RegisterOperationAction(c => AnalyzeReference(c, symbols, Read, forwardLocals),
                     OperationKind.FieldReference, OperationKind.PropertyReference);
                 start.RegisterOperationAction(c => AnalyzeStore(c, symbols, Read),
                     OperationKind.SimpleAssignment, OperationKind.FieldInitializer, OperationKind.PropertyInitializer);
@@ -47,7 +50,7 @@ namespace OneLoRA.Analyzers
 
         private delegate PeftClass? ClassReader(INamedTypeSymbol type, System.Threading.CancellationToken cancellationToken);
 
-        private static void AnalyzeReference(OperationAnalysisContext context, PeftSymbols symbols, ClassReader read)
+        private static void AnalyzeReference(OperationAnalysisContext context, PeftSymbols symbols, ClassReader read, ForwardLocals forwardLocals)
         {
             var reference = (IMemberReferenceOperation)context.Operation;
             var member = reference.Member.OriginalDefinition;
@@ -56,9 +59,12 @@ namespace OneLoRA.Analyzers
             var layer = peft?.LayerFor(member);
             if (peft is null || layer is null || !layer.Selected || IsWrittenTo(reference)) return;
 
-            var inside = SymbolEqualityComparer.Default.Equals(EnclosingType(context.ContainingSymbol)?.OriginalDefinition, peft.Type);
+            // The generator intercepts calls in the class itself and in [Peft] classes deriving from it (base members' sites).
+            var enclosing = EnclosingType(context.ContainingSymbol)?.OriginalDefinition;
+            var inside = enclosing is not null && (SymbolEqualityComparer.Default.Equals(enclosing, peft.Type)
+                || (symbols.PeftAttributeOf(enclosing) is not null && DerivesFrom(enclosing, peft.Type)));
             var onThis = reference.Instance is IInstanceReferenceOperation { ReferenceKind: InstanceReferenceKind.ContainingTypeInstance };
-            var usage = new Usage(context, symbols, peft, layer.Name, inside, onThis);
+            var usage = new Usage(context, symbols, peft, layer.Name, inside, onThis, forwardLocals);
 
             if (layer.Shape == LayerShape.Single)
             {
@@ -83,6 +89,13 @@ namespace OneLoRA.Analyzers
             if (parent is IArgumentOperation { Parameter.RefKind: RefKind.Out }) return true;
             for (var p = parent; p is ITupleOperation; p = p.Parent)
                 if (p.Parent is IDeconstructionAssignmentOperation deconstruction && deconstruction.Target == p) return true;
+            return false;
+        }
+
+        private static bool DerivesFrom(INamedTypeSymbol type, INamedTypeSymbol baseType)
+        {
+            for (var t = type.BaseType; t is not null; t = t.BaseType)
+                if (SymbolEqualityComparer.Default.Equals(t.OriginalDefinition, baseType)) return true;
             return false;
         }
 
@@ -133,9 +146,12 @@ namespace OneLoRA.Analyzers
             private readonly string name;
             private readonly bool inside;
             private readonly bool onThis;
+            private readonly ForwardLocals forwardLocals;
 
-            public Usage(OperationAnalysisContext context, PeftSymbols symbols, PeftClass peft, string name, bool inside, bool onThis)
+            public Usage(OperationAnalysisContext context, PeftSymbols symbols, PeftClass peft, string name, bool inside, bool onThis,
+                ForwardLocals forwardLocals)
             {
+                this.forwardLocals = forwardLocals;
                 this.context = context;
                 this.symbols = symbols;
                 this.peft = peft;
@@ -161,13 +177,13 @@ namespace OneLoRA.Analyzers
                     case IConditionalAccessOperation conditional when conditional.Operation == child && CallsForward(conditional.WhenNotNull):
                         Report(layer, "has forward() called through '?.'");
                         break;
-                    case IVariableInitializerOperation { Parent: IVariableDeclaratorOperation declarator } when CallsForwardLater(declarator.Symbol, use):
+                    case IVariableInitializerOperation { Parent: IVariableDeclaratorOperation declarator } when forwardLocals.HasForwardCall(declarator.Symbol, use):
                         Report(layer, $"is copied to local '{declarator.Symbol.Name}', whose forward() call is not intercepted");
                         break;
                     case ISimpleAssignmentOperation assignment when assignment.Value == child:
                         if (assignment.Target is ILocalReferenceOperation local)
                         {
-                            if (CallsForwardLater(local.Local, use))
+                            if (forwardLocals.HasForwardCall(local.Local, use))
                                 Report(layer, $"is copied to local '{local.Local.Name}', whose forward() call is not intercepted");
                         }
                         else if (assignment.Target is not IParameterReferenceOperation and not IDiscardOperation)
@@ -191,10 +207,11 @@ namespace OneLoRA.Analyzers
                 switch (use)
                 {
                     case IForEachLoopOperation loop when loop.Collection == child:
-                        if (loop.Locals.Any(l => CallsForwardIn(l, loop.Body)))
+                        var locals = forwardLocals;
+                        if (loop.Locals.Any(l => locals.HasForwardCall(l, loop)))
                             Report(collection, "is iterated by foreach, and forward() on the loop variable is not intercepted");
                         break;
-                    case IVariableInitializerOperation { Parent: IVariableDeclaratorOperation declarator } when CallsForwardLater(declarator.Symbol, use):
+                    case IVariableInitializerOperation { Parent: IVariableDeclaratorOperation declarator } when forwardLocals.HasForwardCall(declarator.Symbol, use):
                         Report(collection, $"is copied to local '{declarator.Symbol.Name}', whose elements' forward() calls are not intercepted");
                         break;
                     case IArgumentOperation argument:
@@ -270,28 +287,39 @@ namespace OneLoRA.Analyzers
             };
         }
 
-        private static bool CallsForwardLater(ILocalSymbol local, IOperation from)
+        /// <summary>
+        /// Which locals of an operation block are the receiver of forward() (directly or through an element), computed once per
+        /// block: asking per copy of an adapted layer rescanned the whole method each time (4,000 copies took 10-20 s).
+        /// </summary>
+        private sealed class ForwardLocals
         {
-            var root = from;
-            while (root.Parent is not null) root = root.Parent;
-            return CallsForwardIn(local, root);
-        }
+            private readonly ConditionalWeakTable<IOperation, HashSet<ILocalSymbol>> byRoot = new ConditionalWeakTable<IOperation, HashSet<ILocalSymbol>>();
 
-        /// <summary>True when the local (or an element of it) is the receiver of forward() somewhere in <paramref name="scope"/>.</summary>
-        private static bool CallsForwardIn(ILocalSymbol local, IOperation scope)
-        {
-            foreach (var operation in scope.DescendantsAndSelf())
+            /// <summary>True when <paramref name="local"/> has forward() called on it anywhere in the block holding <paramref name="from"/>.</summary>
+            public bool HasForwardCall(ILocalSymbol local, IOperation from)
             {
-                if (operation is not ILocalReferenceOperation reference || !SymbolEqualityComparer.Default.Equals(reference.Local, local)) continue;
-                IOperation value = reference;
-                if (value.Parent is IArrayElementReferenceOperation array && array.ArrayReference == value) value = array;
-                else if (value.Parent is IPropertyReferenceOperation { Property.IsIndexer: true } indexer && indexer.Instance == value) value = indexer;
-                var (use, child) = UseOf(value);
-                if (use is IInvocationOperation invocation && invocation.Instance == child && IsForward(invocation.TargetMethod)) return true;
-                if (use is IMethodReferenceOperation method && method.Instance == child && IsForward(method.Method)) return true;
-                if (use is IConditionalAccessOperation conditional && conditional.Operation == child && CallsForward(conditional.WhenNotNull)) return true;
+                var root = from;
+                while (root.Parent is not null) root = root.Parent;
+                return byRoot.GetValue(root, Collect).Contains(local);
             }
-            return false;
+
+            private static HashSet<ILocalSymbol> Collect(IOperation root)
+            {
+                var result = new HashSet<ILocalSymbol>(SymbolEqualityComparer.Default);
+                foreach (var operation in root.DescendantsAndSelf())
+                {
+                    if (operation is not ILocalReferenceOperation reference || result.Contains(reference.Local)) continue;
+                    IOperation value = reference;
+                    if (value.Parent is IArrayElementReferenceOperation array && array.ArrayReference == value) value = array;
+                    else if (value.Parent is IPropertyReferenceOperation { Property.IsIndexer: true } indexer && indexer.Instance == value) value = indexer;
+                    var (use, child) = UseOf(value);
+                    if ((use is IInvocationOperation invocation && invocation.Instance == child && IsForward(invocation.TargetMethod))
+                        || (use is IMethodReferenceOperation method && method.Instance == child && IsForward(method.Method))
+                        || (use is IConditionalAccessOperation conditional && conditional.Operation == child && CallsForward(conditional.WhenNotNull)))
+                        result.Add(reference.Local);
+                }
+                return result;
+            }
         }
 
         /// <summary>True when a lambda passed to the LINQ call takes a layer and calls forward() on it (or passes forward as a method group).</summary>

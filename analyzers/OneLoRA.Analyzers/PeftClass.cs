@@ -27,7 +27,13 @@ namespace OneLoRA.Analyzers
             Exclude = exclude;
             Layers = layers;
             Nested = nested;
+            // LayerFor runs for every member reference: a lookup, not a scan (a class may hold thousands of layers).
+            layersBySymbol = new Dictionary<ISymbol, LayerMember>(SymbolEqualityComparer.Default);
+            foreach (var layer in layers)
+                if (!layersBySymbol.ContainsKey(layer.Symbol)) layersBySymbol.Add(layer.Symbol, layer);
         }
+
+        private readonly Dictionary<ISymbol, LayerMember> layersBySymbol;
 
         public INamedTypeSymbol Type { get; }
         public AttributeData Attribute { get; }
@@ -122,12 +128,7 @@ namespace OneLoRA.Analyzers
         }
 
         /// <summary>The first layer member with this symbol, or null.</summary>
-        public LayerMember? LayerFor(ISymbol member)
-        {
-            foreach (var layer in Layers)
-                if (SymbolEqualityComparer.Default.Equals(layer.Symbol, member)) return layer;
-            return null;
-        }
+        public LayerMember? LayerFor(ISymbol member) => layersBySymbol.TryGetValue(member, out var layer) ? layer : null;
     }
 
     /// <summary>A Linear candidate member and whether the generator adapts it.</summary>
