@@ -333,18 +333,10 @@ namespace OneLoRA.Generators
         private static EquatableArray<InterceptedCallSpec> FindCalls(
             INamedTypeSymbol type, List<(ISymbol Member, PeftMemberSpec Spec)> selected, SemanticModel attributeModel, CancellationToken ct)
         {
-            // Adapted members of this class and of [Peft] base classes (their layers are attached through base.CollectTargetLayers).
-            var singles = new HashSet<ISymbol>(SymbolEqualityComparer.Default);
-            var collections = new HashSet<ISymbol>(SymbolEqualityComparer.Default);
-            void Add(List<(ISymbol Member, PeftMemberSpec Spec)> members)
-            {
-                foreach (var (member, spec) in members)
-                    if (!spec.IsNested) (spec.Shape == MemberShape.Single ? singles : collections).Add(member.OriginalDefinition);
-            }
-            Add(selected);
-            for (var t = type.BaseType; t is not null; t = t.BaseType)
-                if (PeftAttributeOf(t.OriginalDefinition) is { } baseAttribute) Add(SelectMembers(t.OriginalDefinition, baseAttribute));
-            if (singles.Count == 0 && collections.Count == 0) return EquatableArray<InterceptedCallSpec>.Empty;
+            // Adapted members of this class; those of [Peft] bases (attached through base.CollectTargetLayers) are read
+            // only when a call site names one, so a chain N deep costs O(N) in total, not O(N) per class.
+            var adapted = new AdaptedMembers(type, selected);
+            if (!adapted.MayHaveAny) return EquatableArray<InterceptedCallSpec>.Empty;
 
             var result = new List<InterceptedCallSpec>();
             foreach (var reference in type.DeclaringSyntaxReferences)
@@ -357,7 +349,7 @@ namespace OneLoRA.Generators
                 foreach (var invocation in nodes.OfType<InvocationExpressionSyntax>())
                 {
                     ct.ThrowIfCancellationRequested();
-                    var call = Intercepted(invocation, singles, collections, model, ct);
+                    var call = Intercepted(invocation, adapted, model, ct);
                     if (call is not null) result.Add(call);
                 }
             }
@@ -372,8 +364,7 @@ namespace OneLoRA.Generators
         }
 
         private static InterceptedCallSpec? Intercepted(
-            InvocationExpressionSyntax invocation, HashSet<ISymbol> singles, HashSet<ISymbol> collections,
-            SemanticModel model, CancellationToken ct)
+            InvocationExpressionSyntax invocation, AdaptedMembers adapted, SemanticModel model, CancellationToken ct)
         {
             if (invocation.Expression is not MemberAccessExpressionSyntax { RawKind: (int)SyntaxKind.SimpleMemberAccessExpression } access
                 || access.Name is not IdentifierNameSyntax name)
@@ -383,7 +374,7 @@ namespace OneLoRA.Generators
             else if (name.Identifier.ValueText == "call") kind = InterceptedKind.Call;
             else return null;
 
-            if (!IsAdaptedReceiver(access.Expression, singles, collections, model, ct)) return null;
+            if (!IsAdaptedReceiver(access.Expression, adapted, model, ct)) return null;
             if (model.GetSymbolInfo(invocation, ct).Symbol is not IMethodSymbol method
                 || method.IsStatic || method.IsGenericMethod || method.ReducedFrom is not null
                 || method.Parameters.Length != 1 || method.Parameters[0].RefKind != RefKind.None
@@ -406,24 +397,74 @@ namespace OneLoRA.Generators
         }
 
         private static bool IsAdaptedReceiver(
-            ExpressionSyntax receiver, HashSet<ISymbol> singles, HashSet<ISymbol> collections, SemanticModel model, CancellationToken ct)
+            ExpressionSyntax receiver, AdaptedMembers adapted, SemanticModel model, CancellationToken ct)
         {
             receiver = Unparenthesize(receiver);
             if (receiver is ElementAccessExpressionSyntax element)
                 return element.ArgumentList.Arguments.Count == 1
-                    && IsOwnMember(Unparenthesize(element.Expression), collections, model, ct)
+                    && IsOwnMember(Unparenthesize(element.Expression), adapted, collection: true, model, ct)
                     && model.GetTypeInfo(receiver, ct).Type is { } t && IsLinear(t);
-            return IsOwnMember(receiver, singles, model, ct);
+            return IsOwnMember(receiver, adapted, collection: false, model, ct);
         }
 
-        /// <summary><c>name</c>, <c>this.name</c> or <c>base.name</c>: an instance member of this object in <paramref name="members"/>.</summary>
-        private static bool IsOwnMember(ExpressionSyntax expression, HashSet<ISymbol> members, SemanticModel model, CancellationToken ct)
+        /// <summary><c>name</c>, <c>this.name</c> or <c>base.name</c>: an adapted instance member of this object (single or collection).</summary>
+        private static bool IsOwnMember(ExpressionSyntax expression, AdaptedMembers adapted, bool collection, SemanticModel model, CancellationToken ct)
         {
             if (expression is not IdentifierNameSyntax
                 && expression is not MemberAccessExpressionSyntax { Expression: ThisExpressionSyntax or BaseExpressionSyntax, Name: IdentifierNameSyntax })
                 return false;
             var symbol = model.GetSymbolInfo(expression, ct).Symbol;
-            return symbol is IFieldSymbol or IPropertySymbol && !symbol.IsStatic && members.Contains(symbol.OriginalDefinition);
+            return symbol is IFieldSymbol or IPropertySymbol && !symbol.IsStatic && adapted.Contains(symbol.OriginalDefinition, collection);
+        }
+
+        /// <summary>The adapted Linear members of a class and, read on demand, of its [Peft] bases.</summary>
+        private sealed class AdaptedMembers
+        {
+            private readonly INamedTypeSymbol type;
+            private readonly Dictionary<INamedTypeSymbol, (HashSet<ISymbol> Singles, HashSet<ISymbol> Collections)> byType =
+                new Dictionary<INamedTypeSymbol, (HashSet<ISymbol>, HashSet<ISymbol>)>(SymbolEqualityComparer.Default);
+
+            public AdaptedMembers(INamedTypeSymbol type, List<(ISymbol Member, PeftMemberSpec Spec)> selected)
+            {
+                this.type = type;
+                var own = Sets(selected);
+                byType.Add(type.OriginalDefinition, own);
+                MayHaveAny = own.Singles.Count > 0 || own.Collections.Count > 0 || HasPeftBase(type);
+            }
+
+            /// <summary>False when neither the class nor any base can have an adapted member: no call can be intercepted.</summary>
+            public bool MayHaveAny { get; }
+
+            public bool Contains(ISymbol member, bool collection)
+            {
+                if (member.ContainingType is not { } owner) return false;
+                owner = owner.OriginalDefinition;
+                if (!byType.TryGetValue(owner, out var sets))
+                {
+                    // An inherited member: adapted only when its class is a [Peft] base of this one.
+                    sets = IsBase(owner) && PeftAttributeOf(owner) is { } attribute
+                        ? Sets(SelectMembers(owner, attribute))
+                        : (new HashSet<ISymbol>(SymbolEqualityComparer.Default), new HashSet<ISymbol>(SymbolEqualityComparer.Default));
+                    byType.Add(owner, sets);
+                }
+                return (collection ? sets.Collections : sets.Singles).Contains(member);
+            }
+
+            private bool IsBase(INamedTypeSymbol candidate)
+            {
+                for (var t = type.BaseType; t is not null; t = t.BaseType)
+                    if (SymbolEqualityComparer.Default.Equals(t.OriginalDefinition, candidate)) return true;
+                return false;
+            }
+
+            private static (HashSet<ISymbol> Singles, HashSet<ISymbol> Collections) Sets(List<(ISymbol Member, PeftMemberSpec Spec)> members)
+            {
+                var singles = new HashSet<ISymbol>(SymbolEqualityComparer.Default);
+                var collections = new HashSet<ISymbol>(SymbolEqualityComparer.Default);
+                foreach (var (member, spec) in members)
+                    if (!spec.IsNested) (spec.Shape == MemberShape.Single ? singles : collections).Add(member.OriginalDefinition);
+                return (singles, collections);
+            }
         }
 
         // Not Path.GetFileName: on .NET Framework hosts (Visual Studio) it throws for characters invalid in paths.
