@@ -27,17 +27,30 @@ public sealed class SuppressionTests
         { "OLORA011", "public class Outer { [Peft(Method.OneLoRA)] public partial class M : Module<Tensor, Tensor> { private readonly Linear fc = Linear(2, 2); public M() : base(\"m\") { } " + Forward + " } }" },
         { "OLORA012", "[Peft(Method.OneLoRA)] public partial class M : Module<Tensor, Tensor> { private readonly LayerNorm ln = LayerNorm(2); public M() : base(\"m\") { } " + Forward + " }" },
         { "OLORA013", "[Peft(Method.OneLoRA)] public partial class M : Module<Tensor, Tensor> { private readonly Linear fc = Linear(2, 2); private static readonly Linear shared = Linear(2, 2); public M() : base(\"m\") { } " + Forward + " }" },
+        { "OLORA014", "[Peft(Method.OneLoRA)] file partial class M : Module<Tensor, Tensor> { private readonly Linear fc = Linear(2, 2); public M() : base(\"m\") { } " + Forward + " }" },
+        { "OLORA015", "[Peft(Method.OneLoRA)] public partial class M : Module<Tensor, Tensor> { private readonly Linear fc = Linear(2, 2); public M() : base(\"m\") { } public void MergeAdapters() { } " + Forward + " }" },
+        // Compiled as C# 10 below.
+        { "OLORA016", "[Peft(Method.OneLoRA)] public partial class M : Module<Tensor, Tensor> { private readonly Linear fc = Linear(2, 2); public M() : base(\"m\") { } " + Forward + " }" },
     };
+
+    private static Microsoft.CodeAnalysis.CSharp.CSharpCompilation Compile(string id, string source)
+    {
+        var compilation = TestCompilation.Create(source);
+        if (id != "OLORA016") return compilation;
+        var tree = compilation.SyntaxTrees[0];
+        return compilation.ReplaceSyntaxTree(tree, tree.WithRootAndOptions(tree.GetRoot(),
+            TestCompilation.ParseOptions.WithLanguageVersion(Microsoft.CodeAnalysis.CSharp.LanguageVersion.CSharp10)));
+    }
 
     [Theory]
     [MemberData(nameof(Offenders))]
     public async Task Fires_alone_and_pragma_disable_silences_it(string id, string snippet)
     {
-        var unsuppressed = TestCompilation.Create(TestCompilation.Usings + snippet);
+        var unsuppressed = Compile(id, TestCompilation.Usings + snippet);
         TestCompilation.AssertCompiles(unsuppressed);
         Assert.Equal([id], (await TestCompilation.AnalyzeAsync(unsuppressed)).Select(d => d.Id));
 
-        var suppressed = TestCompilation.Create($"#pragma warning disable {id}\n" + TestCompilation.Usings + snippet);
+        var suppressed = Compile(id, $"#pragma warning disable {id}\n" + TestCompilation.Usings + snippet);
         Assert.Empty(await TestCompilation.AnalyzeAsync(suppressed));
     }
 
