@@ -8,11 +8,14 @@ using Microsoft.Extensions.Options;
 using OneLoRA.Methods.OneLoRA;
 using Xunit;
 using static TorchSharp.torch;
+using OneLoRA.Tests;
 
 namespace OneLoRA.DependencyInjection.Tests;
 
 public sealed class AttachLoggingTests
 {
+    private readonly Generator g = TestRng.Create(29);
+
     private const string Category = "OneLoRA.DependencyInjection.PeftAttacher";
 
     private static (ServiceProvider Provider, CapturingLoggerProvider Logs) Build(Action<PeftOptions> configure, LogLevel minimum = LogLevel.Debug)
@@ -132,8 +135,8 @@ public sealed class AttachLoggingTests
         var attachment = provider.GetRequiredService<IPeftAttacher>().AttachRuntime(net);
         Assert.Equal(["body.hidden", "body.proj", "head"], attachment.Layers.Select(l => l.Path).Order(StringComparer.Ordinal));
 
-        using var x = randn(64, 6);
-        using var target = randn(64, 3);
+        using var x = randn(64, 6, generator: g);
+        using var target = randn(64, 3, generator: g);
         using var optimizer = optim.AdamW(net.TrainableParameters(), lr: 0.05);
         var losses = new List<float>();
         for (int step = 0; step < 30; step++)
