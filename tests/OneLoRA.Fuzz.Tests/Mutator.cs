@@ -40,6 +40,15 @@ internal static class Mutator
     /// <summary>Mutation <paramref name="op"/> of a safetensors file, drawn from <paramref name="random"/>.</summary>
     public static byte[] Safetensors(byte[] file, int op, Random random)
     {
+        // A chained mutation may have broken the length field already: then only byte-level edits apply.
+        long declared = file.Length >= 8 ? BitConverter.ToInt64(file, 0) : -1;
+        if (declared < 0 || declared > file.Length - 8)
+        {
+            if (file.Length == 0) return file;
+            var copy = (byte[])file.Clone();
+            copy[random.Next(copy.Length)] ^= (byte)(1 + random.Next(255));
+            return op == 10 ? copy[..random.Next(copy.Length)] : copy;
+        }
         var (header, data) = Split(file);
         switch (op)
         {
