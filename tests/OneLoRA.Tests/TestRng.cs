@@ -6,7 +6,7 @@ using static TorchSharp.torch;
 namespace OneLoRA.Tests;
 
 /// <summary>
-/// Per-test random numbers. xUnit runs test classes in parallel, so the global RNG (<c>torch.manual_seed</c>, and
+/// Per-test random numbers. xUnit runs test classes in parallel, so the global RNG (seeding it per test, and
 /// every factory or layer constructor that draws from it) gives a test different numbers from run to run; tests draw
 /// from a <see cref="Generator"/> of their own instead.
 /// </summary>
