@@ -29,11 +29,11 @@ public sealed class MoRATests
     [InlineData(6, 12, 8, 4)]
     public void Forward_and_merge_equal_the_reference_column_by_column(int type, long k, long d, long rHat)
     {
-        manual_seed(81 + type);
-        using var model = new SingleLinear(k, d);
+        using var g = TestRng.Create(81 + type);
+        using var model = new SingleLinear(k, d, seed: 81 + type);
         var layer = model.Layer;
         using var adapter = new MoRAAdapter(layer, type, rHat);
-        using (no_grad()) adapter.Matrix.copy_(randn(rHat, rHat, dtype: ScalarType.Float64));
+        using (no_grad()) adapter.Matrix.copy_(randn(rHat, rHat, dtype: ScalarType.Float64, generator: g));
         var reference = MoRAReference.DeltaWeight(type, adapter.Matrix, k, d);
         var w0 = layer.weight!.detach().clone();
 
@@ -42,7 +42,7 @@ public sealed class MoRATests
         for (int j = 0; j < k; j++)
             Assert.True(MaxAbs(columns[j], reference[.., j]) <= 1e-12, $"type {type}, k {k}, d {d}, r̂ {rHat}: column {j} off by {MaxAbs(columns[j], reference[.., j]):E2}");
 
-        var x = randn(6, k, dtype: ScalarType.Float64);
+        var x = randn(6, k, dtype: ScalarType.Float64, generator: g);
         var expected = x.mm((w0 + reference).t()) + layer.bias!;
         var adapted = adapter.Forward(layer, x);
         Assert.True(MaxAbs(adapted, expected) <= 1e-10);
