@@ -72,7 +72,9 @@ public static class PeftModel
         ArgumentNullException.ThrowIfNull(options);
         var filter = PeftTargets.Create(["*"], false, [], false, TargetGlob.Split(options.ModulesToSave ?? ""),
             IsRegex(options.Targets) ? [] : options.LayersToTransform ?? [], TargetGlob.Split(options.LayersPattern ?? ""));
-        return Select(module, options.Targets, options.Exclude, p => filter.Passes(p));
+        // As in PEFT, a path named exactly by a target entry is adapted whatever layers_to_transform says.
+        var exact = IsRegex(options.Targets) ? [] : TargetGlob.Split(options.Targets ?? "").Where(t => t.IndexOfAny(['*', '?']) < 0).ToHashSet(StringComparer.Ordinal);
+        return Select(module, options.Targets ?? "", options.Exclude ?? "", p => filter.Passes(p) || (exact.Contains(p) && !filter.IsModuleToSavePath(p)));
     }
 
     private static bool IsRegex(string? value) => value is not null && value.StartsWith(RegexPrefix, StringComparison.Ordinal);

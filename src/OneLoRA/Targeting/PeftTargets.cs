@@ -89,6 +89,9 @@ public sealed class PeftTargets
     public bool Passes(string path) =>
         !modulesToSave.Any(m => m.IsMatch(path)) && (layerIndex is null || (LayerIndexOf(path) is { } index && LayersToTransform.Contains(index)));
 
+    /// <summary>True when PEFT's modules_to_save rule (<c>(^|.*\.)m($|\..*)</c>) keeps the layer at <paramref name="path"/> from being a target.</summary>
+    public bool IsModuleToSavePath(string path) => modulesToSave.Any(m => m.IsMatch(path));
+
     /// <summary>True when the module at <paramref name="path"/> is one PEFT's <c>modules_to_save</c> names (the path or a suffix).</summary>
     public bool IsModuleToSave(string path) =>
         ModulesToSave.Any(m => path == m || path.EndsWith("." + m, StringComparison.Ordinal));
