@@ -424,9 +424,15 @@ public static class AdapterFiles
             var layers = attachment.Layers.Select(l => l.Path).ToHashSet(StringComparer.Ordinal);
             if (!selected.SetEquals(layers))
                 problems.Add($"field 'target_modules' = {AdapterConfig.Raw(file["target_modules"]!.Value)} selects {List(selected)} on this model, but the attached {name} adapters are on {List(layers)}.");
-            var fileModules = attachment.Root.named_modules().Select(m => m.name).Where(p => p.Length > 0 && rule.IsModuleToSave(p)).ToHashSet(StringComparer.Ordinal);
-            var myModules = (ModulesToSave(attachment) ?? []).ToHashSet(StringComparer.Ordinal);
-            if (!fileModules.SetEquals(myModules))
+            // Compared as parameters: a module trained in full may be saved under its own name or its children's.
+            var fileModules = attachment.Root.named_modules().Select(m => m.name)
+                .Where(p => p.Length > 0 && rule.IsModuleToSave(p) && !layers.Contains(p)).ToList();
+            var fileParams = attachment.Root.named_parameters().Select(p => p.name)
+                .Where(n => fileModules.Any(m => n.StartsWith(m + ".", StringComparison.Ordinal))).ToHashSet(StringComparer.Ordinal);
+            var myModules = ModulesToSave(attachment) ?? [];
+            var myParams = attachment.Root.named_parameters().Select(p => p.name)
+                .Where(n => myModules.Any(m => n.StartsWith(m + ".", StringComparison.Ordinal))).ToHashSet(StringComparer.Ordinal);
+            if (!fileParams.SetEquals(myParams))
                 problems.Add($"field 'modules_to_save' names {List(fileModules)} on this model, but the attachment trains {List(myModules)} in full.");
         }
         catch (AdapterLoadException e)
