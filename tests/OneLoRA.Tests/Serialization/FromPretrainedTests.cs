@@ -396,6 +396,27 @@ public sealed class FromPretrainedTests : IDisposable
         Assert.Contains(loaded.NamedTrainableParameters(), p => p.Name == "fc2.weight");
     }
 
+    public static IEnumerable<object[]> MethodNames => PeftMethods.Names.Select(n => new object[] { n });
+
+    [Theory]
+    [MemberData(nameof(MethodNames))]
+    public void Every_method_saved_with_its_combinations_comes_back_through_FromPretrained(string method)
+    {
+        using var source = new PlainNet();
+        var saved = PeftModel.Attach(source, new PeftOptions { Method = method, Rank = 2, Alpha = 3, TrainNorms = true, TrainBiases = true });
+        AdapterValues.Randomize(saved);
+        using var expected = source.Output();
+        source.SaveAdapters(dir.Path);
+
+        using var target = new PlainNet(seed: 1);
+        var loaded = PeftModel.FromPretrained(target, dir.Path);
+
+        Assert.Equal(saved.Method.Name, loaded.Method.Name);
+        Assert.Equal(saved.Layers.Select(l => l.Path), loaded.Layers.Select(l => l.Path));
+        Assert.Equal(saved.ExtraTrainable.Select(e => e.Name).Order(StringComparer.Ordinal), loaded.ExtraTrainable.Select(e => e.Name).Order(StringComparer.Ordinal));
+        Assert.True(target.Output().eq(expected).all().item<bool>(), $"{method}: FromPretrained outputs differ from the saved model's.");
+    }
+
     [Fact]
     public void A_file_that_selects_no_layer_is_refused_before_attaching()
     {
