@@ -6,7 +6,7 @@
 #               unmerged) and exit 0;
 #   noruntime/  an app without a native TorchSharp runtime: the build must warn OLORA101 naming the runtime
 #               packages, and the run must fail with TorchRuntime's explanation naming them (no repository advice).
-# The packages get a unique prerelease version per run (0.2.0-ci.<time>), so the global NuGet cache never serves a
+# The packages get a unique prerelease package version per run (0.2.0-ci.<time>), so the global NuGet cache never serves a
 # stale copy; those cache entries are removed at the end. Exit 0 when every check passed.
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/../.." && pwd)
@@ -28,7 +28,8 @@ step() { echo "== consumer: $* ($(date -u +%T))"; }
 
 step "pack OneLoRA $version to $work/feed"
 for project in src/OneLoRA/OneLoRA.csproj src/OneLoRA.DependencyInjection/OneLoRA.DependencyInjection.csproj; do
-  dotnet pack "$repo/$project" -c Release -p:Version="$version" -o "$work/feed" -v q -nologo
+  # Debug and PackageVersion only (assembly versions unchanged): reuses what .ci/run's `dotnet test` just built.
+  dotnet pack "$repo/$project" -c Debug -p:PackageVersion="$version" -o "$work/feed" -v q -nologo
 done
 count=$(ls "$work/feed"/*.nupkg | wc -l)
 [ "$count" -eq 2 ] || fail "expected 2 packages in the feed, found $count"
@@ -76,9 +77,11 @@ if dotnet build "$work/noruntime/NoRuntime.csproj" "${props[@]}" > "$work/norunt
   set +e
   out=$(dotnet "$work/noruntime/bin/Release/net10.0/NoRuntime.dll" 2>&1); rc=$?
   set -e
-  echo "$out" | head -n 3
+  echo "$out" | head -n 1 | cut -c1-400
   [ "$rc" -eq 3 ] || fail "the app without a runtime exited $rc, expected 3 (TorchSharpLoadException)"
-  echo "$out" | grep -q "libtorch-cpu-linux-x64" || fail "TorchRuntime's explanation does not name the runtime packages"
+  # TorchSharp's own text names libtorch-cpu-linux-x64 too; these are TorchRuntime's words.
+  echo "$out" | grep -q "must reference one native TorchSharp runtime package: libtorch-cpu-linux-x64.*TorchSharp-cuda-linux" \
+    || fail "TorchRuntime's explanation does not name the runtime packages"
   if echo "$out" | grep -q "TorchBackend"; then fail "TorchRuntime's explanation gives repository-only advice (TorchBackend)"; fi
 else
   tail -n 40 "$work/noruntime-build.log" >&2
