@@ -63,6 +63,28 @@ if dotnet build "$work/app/Consumer.csproj" "${props[@]}" > "$work/app-build.log
     echo "(no .NET 8 runtime installed: running the net8.0 build with DOTNET_ROLL_FORWARD=Major)"
     DOTNET_ROLL_FORWARD=Major dotnet "$work/app/bin/Release/net8.0/Consumer.dll" || fail "the net8.0 consumer run exited $?"
   fi
+  # The GLIBCXX fix in the consumer's outputs: patched (readelf, independent of our code), not redone by a no-op
+  # build, and present in a publish output too.
+  lib="$work/app/bin/Release/net10.0/runtimes/linux-x64/native/libLibTorchSharp.so"
+  if command -v readelf >/dev/null 2>&1; then
+    readelf -W -V "$lib" | grep "Name: GLIBCXX_3.4.32  Flags: WEAK" > /dev/null || fail "libLibTorchSharp.so in the build output is not patched"
+  fi
+  step "no-op rebuild of app (net10.0)"
+  dotnet build "$work/app/Consumer.csproj" "${props[@]}" -f net10.0 --no-restore -v n > "$work/noop.log" 2>&1 || fail "the no-op rebuild failed"
+  if grep -E "libLibTorchSharp\.so" "$work/noop.log" | grep -E "Copying file|hard link|OneLoRA: " > /dev/null; then
+    fail "a no-op build re-copied or re-patched libLibTorchSharp.so"
+  fi
+  step "publish app (net10.0, linux-x64)"
+  if dotnet publish "$work/app/Consumer.csproj" -c Release -f net10.0 -r linux-x64 --self-contained false -p:OneLoRAVersion="$version" \
+       -p:CreateHardLinksForPublishFilesIfPossible=true -p:CreateHardLinksForCopyLocalIfPossible=true -o "$work/publish" -v q -nologo > "$work/publish.log" 2>&1; then
+    if command -v readelf >/dev/null 2>&1; then
+      readelf -W -V "$work/publish/libLibTorchSharp.so" | grep "Name: GLIBCXX_3.4.32  Flags: WEAK" > /dev/null || fail "libLibTorchSharp.so in the publish output is not patched"
+    fi
+    "$work/publish/Consumer" | tail -n 1 || fail "the published consumer exited $?"
+  else
+    tail -n 20 "$work/publish.log" >&2
+    fail "the consumer app did not publish"
+  fi
 else
   tail -n 40 "$work/app-build.log" >&2
   fail "the consumer app did not build"
