@@ -314,7 +314,8 @@ public static class AdapterFiles
     private static byte[] Serialize(SortedDictionary<string, object?> entries)
     {
         using var stream = new MemoryStream();
-        using (var json = new Utf8JsonWriter(stream, new JsonWriterOptions { Indented = true, IndentSize = 2, Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping }))
+        // Indented writes two spaces per level on net8.0 and net10.0 alike (IndentSize, net9+, defaults to 2).
+        using (var json = new Utf8JsonWriter(stream, new JsonWriterOptions { Indented = true, Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping }))
             WriteValue(json, entries, "adapter_config.json");
         stream.WriteByte((byte)'\n');
         return stream.ToArray();
