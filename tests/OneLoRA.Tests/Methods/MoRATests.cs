@@ -57,16 +57,28 @@ public sealed class MoRATests
     }
 
     [Theory]
-    [InlineData(768, 768, 1, MoRARankRule.Paper, 1, 27)]
-    [InlineData(768, 768, 6, MoRARankRule.Paper, 1, 26)]
-    [InlineData(768, 3072, 1, MoRARankRule.Paper, 1, 55)]
-    [InlineData(768, 3072, 6, MoRARankRule.Paper, 1, 54)]
-    [InlineData(3072, 768, 1, MoRARankRule.Paper, 1, 27)]
+    [InlineData(768, 768, 1, MoRARankRule.Paper, 1, 28)]   // √768 = 27.71 → 28 (the paper's Table S9)
+    [InlineData(768, 768, 6, MoRARankRule.Paper, 1, 28)]
+    [InlineData(768, 3072, 1, MoRARankRule.Paper, 1, 55)]  // √3072 = 55.43 → 55
+    [InlineData(768, 3072, 6, MoRARankRule.Paper, 1, 54)]  // → even 54
+    [InlineData(3072, 768, 1, MoRARankRule.Paper, 1, 28)]
+    [InlineData(5, 12, 1, MoRARankRule.Paper, 1, 3)]       // √12 = 3.46 → 3
+    [InlineData(5, 13, 1, MoRARankRule.Paper, 1, 4)]       // √13 = 3.606 → 4: the first d that rounds up from 3
+    [InlineData(5, 20, 1, MoRARankRule.Paper, 1, 4)]       // √20 = 4.47 → 4
+    [InlineData(5, 21, 1, MoRARankRule.Paper, 1, 5)]       // √21 = 4.58 → 5
+    [InlineData(5, 21, 6, MoRARankRule.Paper, 1, 4)]
+    [InlineData(768, 768, 1, MoRARankRule.Floor, 1, 27)]
+    [InlineData(768, 768, 6, MoRARankRule.Floor, 1, 26)]
+    [InlineData(768, 3072, 1, MoRARankRule.Floor, 1, 55)]
+    [InlineData(768, 3072, 6, MoRARankRule.Floor, 1, 54)]
+    [InlineData(5, 20, 1, MoRARankRule.Floor, 1, 4)]
     [InlineData(768, 768, 1, MoRARankRule.MoRA, 8, 111)]   // √(1536·8) = 110.85 → 111
     [InlineData(768, 768, 6, MoRARankRule.MoRA, 8, 110)]
     [InlineData(4096, 4096, 1, MoRARankRule.MoRA, 8, 256)]
-    [InlineData(5, 2, 6, MoRARankRule.Paper, 1, 2)]        // ⌊√2⌋ = 1 → type 6 needs at least 2
-    [InlineData(5, 3, 1, MoRARankRule.Paper, 1, 1)]
+    [InlineData(5, 2, 6, MoRARankRule.Paper, 1, 2)]        // round(√2) = 1 → type 6 needs at least 2
+    [InlineData(5, 2, 6, MoRARankRule.Floor, 1, 2)]
+    [InlineData(5, 3, 1, MoRARankRule.Paper, 1, 2)]        // √3 = 1.73 → 2
+    [InlineData(5, 3, 1, MoRARankRule.Floor, 1, 1)]
     [InlineData(5, 16, 1, MoRARankRule.Paper, 1, 4)]
     public void Rank_rules(long k, long d, int type, MoRARankRule rule, int rank, long expected) =>
         Assert.Equal(expected, MoRAAdapter.RankHatFor(k, d, type, rule, rank));
