@@ -48,7 +48,7 @@ public sealed class OptionsBindingTests
         Assert.Equal((8, 16.5, 0.25), (o.Rank, o.Alpha, o.Dropout));
         Assert.True(o.UseRsLoRA && o.TrainNorms && o.TrainBiases && o.TrainScale && o.RandomCompression);
         Assert.Equal((42L, 6, MoRARankRule.MoRA, 7L, 0.5), (o.CompressionSeed, o.MoRAType, o.MoRARankRule, o.ProjectionPrngKey, o.VeRADInitial));
-        Assert.Equal(16.5 / Math.Sqrt(8), o.Scaling, 12);
+        Assert.Equal(16.5 / Math.Sqrt(8), LowRankMethod.Scaling(o), 12);
 
         // The configured method is created with exactly these options.
         var method = Assert.IsType<OneLoRAMethod>(provider.GetRequiredService<IPeftMethodFactory>().Create());

@@ -24,7 +24,7 @@ public sealed class OneLoRAInPlaceTests
         using (no_grad())
         {
             foreach (var p in layer.parameters()) p.copy_(randn(p.shape, dtype: ScalarType.Float64, generator: generator));
-            adapter.B.copy_(randn(D, dtype: ScalarType.Float64, generator: generator));
+            adapter.DecompressionVector.copy_(randn(D, dtype: ScalarType.Float64, generator: generator));
         }
         foreach (var p in layer.parameters()) p.requires_grad = false;
         return (layer, adapter);
@@ -58,8 +58,8 @@ public sealed class OneLoRAInPlaceTests
         var y = adapter.Adapt(layer, x, layer.forward(x));
         (y * c).sum().backward();
 
-        double[] w = Values(layer.weight!), beta = Values(layer.bias!), b = Values(adapter.B), xs = Values(x), cs = Values(c);
-        double[] ys = Values(y), gx = Values(x.grad!), gb = Values(adapter.B.grad!);
+        double[] w = Values(layer.weight!), beta = Values(layer.bias!), b = Values(adapter.DecompressionVector), xs = Values(x), cs = Values(c);
+        double[] ys = Values(y), gx = Values(x.grad!), gb = Values(adapter.DecompressionVector.grad!);
         for (int n = 0; n < N; n++)
         {
             double sum = 0;
@@ -98,7 +98,7 @@ public sealed class OneLoRAInPlaceTests
         var adapted = adapter.Adapt(layer, x, baseOutput);
 
         Assert.Equal(before, Values(baseOutput));
-        double[] b = Values(adapter.B), xs = Values(x), ys = Values(adapted);
+        double[] b = Values(adapter.DecompressionVector), xs = Values(x), ys = Values(adapted);
         for (int n = 0; n < N; n++)
         {
             double sum = xs.Skip(n * K).Take(K).Sum();

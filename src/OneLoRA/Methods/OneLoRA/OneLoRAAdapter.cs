@@ -19,7 +19,7 @@ public sealed class OneLoRAAdapter : LinearAdapter
     // The all-ones compression vector, made on first use for the input's device and dtype. Not a registered
     // component (TorchSharp 0.107 neither lists nor converts non-persistent buffers), so never saved.
     // 1ᵀx as a GEMV is several times cheaper on CPU than a reduction kernel (see tests/OneLoRA.Benchmarks).
-    private Tensor? ones;
+    private readonly DeviceCache<Tensor> ones;
 
     /// <param name="layer">The layer to adapt.</param>
     /// <param name="compression">Fixed compression vector of length in_features; null for the feature sum.</param>
@@ -33,28 +33,22 @@ public sealed class OneLoRAAdapter : LinearAdapter
                     $"1LoRA compression vector must have shape [{InFeatures}], got [{string.Join(", ", compression.shape)}].", nameof(compression));
             v = compression;
         }
+        ones = new DeviceCache<Tensor>((like, _) => torch.ones(InFeatures, dtype: like.dtype, device: like.device));
         RegisterComponents();
     }
 
-    /// <summary>The trainable decompression vector b (out_features).</summary>
+    /// <summary>The trainable decompression vector b (out_features), zeros at init; saved as <c>onelora_b</c>.</summary>
+    public Parameter DecompressionVector => b;
+
+    /// <summary>The decompression vector b; renamed so it is not read as LoRA's matrix <c>LoraB</c>.</summary>
+    [System.Obsolete("Use DecompressionVector.")]
     public Parameter B => b;
 
     /// <summary>The fixed random compression vector, or null for the feature sum.</summary>
     public Tensor? CompressionVector => v;
 
     /// <summary>1ᵀx (or vᵀx) over the last dimension, keeping it: shape [..., 1].</summary>
-    public Tensor Compress(Tensor x) => matmul(x, v ?? OnesLike(x)).unsqueeze(-1);
-
-    private Tensor OnesLike(Tensor x)
-    {
-        var o = ones;
-        if (o is null || o.dtype != x.dtype || o.device_type != x.device_type || o.device_index != x.device_index)
-        {
-            o = torch.ones(InFeatures, dtype: x.dtype, device: x.device).DetachFromDisposeScope();
-            ones = o;
-        }
-        return o;
-    }
+    public Tensor Compress(Tensor x) => matmul(x, v ?? ones.For(x)).unsqueeze(-1);
 
     /// <summary>
     /// y + s·bᵀ as one addmm with inner size 1: its backward is two GEMVs (grad_b = sᵀg, grad_s = g·b) with no
