@@ -75,8 +75,10 @@ public static class AdapterFiles
     /// <summary>
     /// Writes <c>adapter_model.safetensors</c> and <c>adapter_config.json</c> into <paramref name="directory"/>
     /// (or its subfolder <paramref name="adapterName"/> when that is not <c>default</c>). Each file is written
-    /// atomically; everything is computed before the first file is touched.
+    /// atomically; everything is computed before the first file is touched. A LORA/VERA file holds only fields PEFT's
+    /// config classes know; VeRA with <see cref="PeftOptions.VeRASaveProjection"/> false leaves the projections out.
     /// </summary>
+    /// <exception cref="InvalidOperationException">LoRA/DoRA/VeRA adapters with TrainScale (PEFT has no γ and would load the file without it).</exception>
     /// <param name="attachment">The adapters to save.</param>
     /// <param name="directory">Target directory, created if needed.</param>
     /// <param name="adapterName">Adapter name; non-default names save into a subfolder of that name.</param>
@@ -94,13 +96,17 @@ public static class AdapterFiles
 
     /// <summary>
     /// Loads adapter values saved by <see cref="Save"/> (or by PEFT, for methods PEFT has) into the attached adapters.
-    /// Checks <c>peft_type</c> against the attached method, then every key: all missing, unexpected and mis-shaped keys
-    /// are reported together and nothing is copied. Floating-point values convert to the model's dtype (an F32 file
+    /// Checks <c>peft_type</c> against the attached method; refuses config fields we do not implement; compares every
+    /// field that changes the adapted function (r, lora_alpha, use_rslora, use_dora, rank/alpha patterns, bias, VeRA's
+    /// key and d_initial, MoRA's type and rule, 1LoRA's options, train flags), the target set and modules_to_save
+    /// (resolved on this model by PEFT's rule) with the attachment; then every key: all missing, unexpected and mis-shaped
+    /// keys are reported together with the differing fields, and nothing is copied. With <c>save_projection: false</c>
+    /// VeRA's projections are not read: the attached ones, drawn from the compared key, are PEFT's. Floating-point values convert to the model's dtype (an F32 file
     /// loads into an F64 model and the other way round); other dtypes must match.
     /// </summary>
     /// <exception cref="InvalidOperationException">Some adapter is merged (loading would desynchronise the merged weights).</exception>
     /// <exception cref="FileNotFoundException">The directory lacks one of the two files.</exception>
-    /// <exception cref="AdapterLoadException">Bad config, wrong peft_type, or keys that do not fit.</exception>
+    /// <exception cref="AdapterLoadException">Bad config, wrong peft_type, an unsupported field, a field that differs, or keys that do not fit.</exception>
     /// <exception cref="SafetensorsFormatException">The tensor file breaks the format.</exception>
     /// <param name="attachment">The adapters to load into.</param>
     /// <param name="directory">The adapter directory.</param>

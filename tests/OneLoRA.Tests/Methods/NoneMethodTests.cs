@@ -2,6 +2,7 @@ using System.Collections.Generic;
 using System.Linq;
 using OneLoRA;
 using OneLoRA.Methods.None;
+using TorchSharp.Modules;
 using Xunit;
 using static TorchSharp.torch;
 
@@ -12,7 +13,7 @@ public sealed class NoneMethodTests
 {
     static NoneMethodTests() => TorchRuntime.EnsureLoaded();
 
-    // TinyNet: norm (LayerNorm) → fc1 (biased) → tanh → fc2 (no bias); both linears targeted.
+    // NormMlp: norm (LayerNorm) → fc1 (biased) → tanh → fc2 (no bias); both linears targeted.
     public static IEnumerable<object[]> Cases =>
     [
         [false, false, false, new string[0]],
@@ -27,7 +28,7 @@ public sealed class NoneMethodTests
     public void Outputs_equal_the_base_model_and_exactly_the_extras_train(bool norms, bool biases, bool scale, string[] expected)
     {
         var g = new Generator(11);
-        using var model = new TinyNet(6, 5, 4);
+        using var model = new NormMlp(g);
         var x = randn(new long[] { 3, 6 }, dtype: ScalarType.Float64, generator: g);
         // Independent base output, computed before attach from the module's own weights with explicit float64 math.
         var n = nn.functional.layer_norm(x, [6], model.Norm.weight!, model.Norm.bias!, 1e-5);
@@ -69,9 +70,38 @@ public sealed class NoneMethodTests
     [Fact]
     public void Adapter_has_no_parameters_and_no_file_tensors()
     {
-        using var layer = nn.Linear(3, 2);
+        using var layer = nn.Linear(3, 2, device: META);
         using var adapter = new NoneAdapter(layer);
         Assert.Empty(adapter.parameters());
         Assert.Empty(adapter.AdapterTensors());
+    }
+
+    /// <summary>TinyNet's shape with weights drawn from a test's own generator (no global RNG: xUnit runs classes in parallel).</summary>
+    private sealed class NormMlp : nn.Module<Tensor, Tensor>
+    {
+        private readonly LayerNorm norm;
+        private readonly Linear fc1, fc2;
+
+        public NormMlp(Generator g) : base(nameof(NormMlp))
+        {
+            norm = nn.LayerNorm(6, dtype: ScalarType.Float64);   // ones and zeros: no random draw
+            fc1 = nn.Linear(6, 5, dtype: ScalarType.Float64, device: META);
+            fc2 = nn.Linear(5, 4, hasBias: false, dtype: ScalarType.Float64, device: META);
+            fc1.weight = new Parameter(randn(new long[] { 5, 6 }, dtype: ScalarType.Float64, generator: g));
+            fc1.bias = new Parameter(randn(new long[] { 5 }, dtype: ScalarType.Float64, generator: g));
+            fc2.weight = new Parameter(randn(new long[] { 4, 5 }, dtype: ScalarType.Float64, generator: g));
+            RegisterComponents();
+        }
+
+        public LayerNorm Norm => norm;
+
+        public Linear Fc1 => fc1;
+
+        public Linear Fc2 => fc2;
+
+        public override Tensor forward(Tensor x) => fc2.call(fc1.call(norm.call(x)).tanh());
+
+        public PeftAttachment Attach(IPeftMethod method) =>
+            Peft.Attach(this, [new TargetLayer("fc1", fc1), new TargetLayer("fc2", fc2)], method);
     }
 }

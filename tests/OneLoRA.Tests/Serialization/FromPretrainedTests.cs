@@ -172,6 +172,72 @@ public sealed class FromPretrainedTests : IDisposable
     }
 
     [Fact]
+    public void A_config_as_PEFT_0_17_writes_it_loads_with_its_modules_to_save()
+    {
+        using var g = new Generator(21, device: CPU);
+        var normWeight = Noise(g, 5);
+        var normBias = Noise(g, 5);
+        // Every LoraConfig field PEFT 0.17 writes; SEQ_CLS adds "classifier" and "score", which this model lacks (ignored, as PEFT does).
+        var t = WriteLoRA("""
+            {
+              "alora_invocation_tokens": null, "alpha_pattern": {}, "arrow_config": null, "auto_mapping": null,
+              "base_model_name_or_path": null, "bias": "none", "corda_config": null, "ensure_weight_tying": false,
+              "eva_config": null, "exclude_modules": null, "fan_in_fan_out": false, "inference_mode": true,
+              "init_lora_weights": true, "layer_replication": null, "layers_pattern": null, "layers_to_transform": null,
+              "loftq_config": {}, "lora_alpha": 8, "lora_bias": false, "lora_dropout": 0.0, "megatron_config": null,
+              "megatron_core": "megatron.core", "modules_to_save": ["classifier", "score", "norm"], "peft_type": "LORA",
+              "peft_version": "0.17.1", "qalora_group_size": 16, "r": 2, "rank_pattern": {}, "revision": null,
+              "target_modules": ["fc2", "fc1"], "target_parameters": null, "task_type": "SEQ_CLS",
+              "trainable_token_indices": null, "use_dora": false, "use_qalora": false, "use_rslora": false
+            }
+            """, extra: new() { ["base_model.model.norm.weight"] = normWeight, ["base_model.model.norm.bias"] = normBias });
+        using var model = new PlainNet();
+        using var expected = model.Reference(new() { ["fc1.weight"] = Delta(t, "fc1", 4.0), ["fc2.weight"] = Delta(t, "fc2", 4.0) },
+            new() { ["norm.weight"] = normWeight, ["norm.bias"] = normBias });
+
+        var attachment = PeftModel.FromPretrained(model, dir.Path);
+
+        Assert.Equal(["norm.bias", "norm.weight"], attachment.ExtraTrainable.Select(e => e.Name).Order(StringComparer.Ordinal));
+        AssertClose(expected, model.Output());
+    }
+
+    [Fact]
+    public void A_VeRA_file_in_PEFTs_layout_gives_the_explicit_delta()
+    {
+        using var g = new Generator(31, device: CPU);
+        var a = Noise(g, 2, 5);
+        var b = Noise(g, 5, 2);
+        var tensors = new Dictionary<string, Tensor>
+        {
+            ["base_model.vera_A"] = a,
+            ["base_model.vera_B"] = b,
+            ["base_model.model.fc1.vera_lambda_b"] = Noise(g, 5),
+            ["base_model.model.fc1.vera_lambda_d"] = Noise(g, 2),
+            ["base_model.model.fc2.vera_lambda_b"] = Noise(g, 3),
+            ["base_model.model.fc2.vera_lambda_d"] = Noise(g, 2),
+        };
+        Safetensors.Save(Path.Combine(dir.Path, AdapterFiles.WeightsFileName), tensors.Select(kv => (kv.Key, kv.Value)).ToList());
+        File.WriteAllText(Path.Combine(dir.Path, AdapterFiles.ConfigFileName), """
+            {"auto_mapping": null, "base_model_name_or_path": null, "bias": "none", "d_initial": 0.1, "fan_in_fan_out": false,
+             "inference_mode": true, "init_weights": true, "layers_pattern": null, "layers_to_transform": null, "modules_to_save": null,
+             "peft_type": "VERA", "projection_prng_key": 0, "r": 2, "revision": null, "save_projection": true,
+             "target_modules": ["fc1", "fc2"], "task_type": null, "vera_dropout": 0.0}
+            """);
+        Tensor Delta(string layer, long d, long k) =>
+            (tensors[$"base_model.model.{layer}.vera_lambda_b"].to(ScalarType.Float64).unsqueeze(1) * b.to(ScalarType.Float64)[..(int)d])
+            .matmul(tensors[$"base_model.model.{layer}.vera_lambda_d"].to(ScalarType.Float64).unsqueeze(1) * a.to(ScalarType.Float64)[.., ..(int)k]);
+        using var model = new PlainNet();
+        using var expected = model.Reference(new() { ["fc1.weight"] = Delta("fc1", 5, 4), ["fc2.weight"] = Delta("fc2", 3, 5) });
+
+        var attachment = PeftModel.FromPretrained(model, dir.Path);
+
+        Assert.Equal("VeRA", attachment.Method.Name);
+        AssertClose(expected, model.Output());
+        attachment.Merge();
+        AssertClose(expected, model.Output());
+    }
+
+    [Fact]
     public void Not_trainable_by_default_frozen_and_in_eval_mode_trainable_when_asked()
     {
         WriteLoRA("""{"peft_type": "LORA", "r": 2, "lora_alpha": 2, "target_modules": ["fc1", "fc2"]}""");
@@ -394,6 +460,27 @@ public sealed class FromPretrainedTests : IDisposable
         Assert.Equal(["fc1"], loaded.Layers.Select(l => l.Path));
         Assert.True(target.Output().eq(expected).all().item<bool>());
         Assert.Contains(loaded.NamedTrainableParameters(), p => p.Name == "fc2.weight");
+    }
+
+    public static IEnumerable<object[]> MethodNames => PeftMethods.Names.Select(n => new object[] { n });
+
+    [Theory]
+    [MemberData(nameof(MethodNames))]
+    public void Every_method_saved_with_its_combinations_comes_back_through_FromPretrained(string method)
+    {
+        using var source = new PlainNet();
+        var saved = PeftModel.Attach(source, new PeftOptions { Method = method, Rank = 2, Alpha = 3, TrainNorms = true, TrainBiases = true });
+        AdapterValues.Randomize(saved);
+        using var expected = source.Output();
+        source.SaveAdapters(dir.Path);
+
+        using var target = new PlainNet(seed: 1);
+        var loaded = PeftModel.FromPretrained(target, dir.Path);
+
+        Assert.Equal(saved.Method.Name, loaded.Method.Name);
+        Assert.Equal(saved.Layers.Select(l => l.Path), loaded.Layers.Select(l => l.Path));
+        Assert.Equal(saved.ExtraTrainable.Select(e => e.Name).Order(StringComparer.Ordinal), loaded.ExtraTrainable.Select(e => e.Name).Order(StringComparer.Ordinal));
+        Assert.True(target.Output().eq(expected).all().item<bool>(), $"{method}: FromPretrained outputs differ from the saved model's.");
     }
 
     [Fact]
