@@ -54,7 +54,9 @@ public sealed class OptionsBindingTests
         var method = Assert.IsType<OneLoRAMethod>(provider.GetRequiredService<IPeftMethodFactory>().Create());
         Assert.Equal((8, 42L, 6), (method.Options.Rank, method.Options.CompressionSeed, method.Options.MoRAType));
         using var layer = nn.Linear(5, 3);
-        var adapter = Assert.IsType<OneLoRAAdapter>(Assert.Single(method.CreateAdapters([new TargetLayer("fc", layer)])));
+        // TrainScale is bound on: the method's adapter comes wrapped, by the class as through IPeftMethod.
+        var scaled = Assert.IsType<ScaledAdapter>(Assert.Single(method.CreateAdapters([new TargetLayer("fc", layer)])));
+        var adapter = Assert.IsType<OneLoRAAdapter>(scaled.Inner);
         Assert.NotNull(adapter.CompressionVector);
     }
 
