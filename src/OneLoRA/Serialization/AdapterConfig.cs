@@ -137,7 +137,7 @@ internal sealed class AdapterConfig
                 o.CompressionSeed = Long("compression_seed") ?? 0;
                 break;
             case "MORA":
-                known.UnionWith(["r", "use_mora", "mora_type", "mora_rank_rule", "lora_dropout"]);
+                known.UnionWith(["r", "use_mora", "mora_type", "mora_rank_rule", "lora_dropout", AdapterFiles.MoRALayerFeatures]);
                 o.Method = "MoRA";
                 o.Rank = Int("r") ?? 1;
                 o.MoRAType = Int("mora_type") ?? 1;

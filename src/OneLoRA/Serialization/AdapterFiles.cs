@@ -289,8 +289,14 @@ public static class AdapterFiles
             }
             entries[key] = value;
         }
+        // MoRA's r̂ = ⌊√d⌋ coincides for neighbouring widths, so M alone does not tell a 16-wide layer from a 17-wide one.
+        if (method.PeftType == "MORA")
+            entries[MoRALayerFeatures] = attachment.Layers.ToDictionary(l => l.Path, l => new[] { l.Adapter.InFeatures, l.Adapter.OutFeatures });
         return entries;
     }
+
+    /// <summary>MORA config key: each adapted layer's [in_features, out_features] (ours; compared on load when present).</summary>
+    internal const string MoRALayerFeatures = "mora_layer_features";
 
     /// <summary>
     /// The adapted paths as a list, or, when PEFT's suffix rule would also pick another Linear layer from that list
@@ -407,6 +413,10 @@ public static class AdapterFiles
             {
                 fileText = AdapterConfig.Raw(theirs);
                 same = JsonEquals(theirs, mine);
+            }
+            else if (key == MoRALayerFeatures)
+            {
+                continue; // written since 0.3; older MORA files lack it
             }
             else if (fallback.Length > 0)
             {

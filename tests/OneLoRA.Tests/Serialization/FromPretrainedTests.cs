@@ -338,6 +338,25 @@ public sealed class FromPretrainedTests : IDisposable
         Assert.Equal(before, AdapterValues.Snapshot(target));
     }
 
+    [Fact]
+    public void MoRA_weights_are_refused_by_a_model_of_another_width_with_the_same_rank_hat()
+    {
+        // d = 5 and d = 6 both give r̂ = ⌊√d⌋ = 2, so M has the same shape; the recorded layer widths differ.
+        using (var source = new TinyNet(hidden: 5))
+        {
+            var saved = Peft.Attach(source, source.Targets(), PeftMethods.Create(new PeftOptions { Method = "MoRA" }));
+            AdapterValues.Randomize(saved);
+            source.SaveAdapters(dir.Path);
+        }
+        using var target = new TinyNet(hidden: 6);
+        var attachment = Peft.Attach(target, target.Targets(), PeftMethods.Create(new PeftOptions { Method = "MoRA" }));
+        var before = AdapterValues.Snapshot(target);
+        var e = Assert.Throws<AdapterLoadException>(() => target.LoadAdapters(dir.Path));
+        Assert.Contains("field 'mora_layer_features': the file has {\"fc1\":[4,5],\"fc2\":[5,3]}, the attached MoRA1 has {\"fc1\":[4,6],\"fc2\":[6,3]}.", e.Message);
+        Assert.Equal(before, AdapterValues.Snapshot(target));
+        Assert.Equal(attachment.Layers.Select(l => l.Adapter), target.Adapters().Layers.Select(l => l.Adapter));
+    }
+
     [Theory]
     [InlineData("LoRA")]
     [InlineData("VeRA")]
