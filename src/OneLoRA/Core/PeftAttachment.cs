@@ -170,11 +170,17 @@ public sealed class PeftAttachment
         }
     }
 
-    /// <summary>Trainable versus total parameters of the model.</summary>
+    /// <summary>
+    /// Trainable versus total parameters of the model, each counted once: a layer parameter an adapter's parameter
+    /// stands in for (<see cref="LinearAdapter.ReplacedLayerParameters"/>, BitFit's β for β0) is not counted again.
+    /// </summary>
     public ParameterReport Report()
     {
-        long total = 0;
         var seen = new HashSet<IntPtr>();
+        foreach (var l in Layers)
+            foreach (var replaced in l.Adapter.ReplacedLayerParameters(l.Layer))
+                seen.Add(replaced.Handle);
+        long total = 0;
         foreach (var p in Host.parameters())
             if (seen.Add(p.Handle)) total += p.numel();
         long trainable = 0;

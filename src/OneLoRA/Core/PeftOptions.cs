@@ -96,23 +96,13 @@ public sealed class PeftOptions
     /// <summary>The rank of the layer at <paramref name="path"/>: <see cref="RankPattern"/>'s match, else <see cref="Rank"/>.</summary>
     public int RankFor(string path) => PeftPatterns.Lookup(RankPattern, path) ?? Rank;
 
-    /// <summary>LoRA/DoRA scaling of the layer at <paramref name="path"/>, with <see cref="RankPattern"/> and <see cref="AlphaPattern"/> applied.</summary>
-    public double ScalingFor(string path)
-    {
-        int r = RankFor(path);
-        double alpha = PeftPatterns.Lookup(AlphaPattern, path) ?? (Alpha == 0 ? Rank : Alpha);
-        return UseRsLoRA ? alpha / System.Math.Sqrt(r) : alpha / r;
-    }
+    /// <summary>LoRA/DoRA scaling of the layer at <paramref name="path"/>; the LoRA family owns it now.</summary>
+    [System.Obsolete("Use LowRankMethod.ScalingFor(options, path).")]
+    public double ScalingFor(string path) => LowRankMethod.ScalingFor(this, path);
 
-    /// <summary>Effective LoRA/DoRA scaling: alpha/r, or alpha/√r with rsLoRA; alpha 0 means alpha = r.</summary>
-    public double Scaling
-    {
-        get
-        {
-            double alpha = Alpha == 0 ? Rank : Alpha;
-            return UseRsLoRA ? alpha / System.Math.Sqrt(Rank) : alpha / Rank;
-        }
-    }
+    /// <summary>Effective LoRA/DoRA scaling; the LoRA family owns it now.</summary>
+    [System.Obsolete("Use LowRankMethod.Scaling(options).")]
+    public double Scaling => LowRankMethod.Scaling(this);
 
     /// <summary>A copy (options are mutable for binding; methods keep their own copy).</summary>
     public PeftOptions Clone()

@@ -82,7 +82,7 @@ public static class MethodCases
                     return (w * g.unsqueeze(1), b is null ? null : b * g);
                 }
             case OneLoRAAdapter o:
-                return (w0 + F(o.B).unsqueeze(1) * ones(1, k, dtype: ScalarType.Float64), b0);
+                return (w0 + F(o.DecompressionVector).unsqueeze(1) * ones(1, k, dtype: ScalarType.Float64), b0);
             case LoRAAdapter l:
                 return (w0 + l.Scaling * F(l.LoraB).mm(F(l.LoraA)), b0);
             case DoRAAdapter dora:

@@ -138,8 +138,8 @@ public sealed class PeftModelTests
             foreach (var l in attachment.Layers)
             {
                 var adapter = (OneLoRAAdapter)l.Adapter;
-                adapter.B.copy_(randn(adapter.OutFeatures, generator: g));
-                b[l.Path] = adapter.B.detach().to(float64);
+                adapter.DecompressionVector.copy_(randn(adapter.OutFeatures, generator: g));
+                b[l.Path] = adapter.DecompressionVector.detach().to(float64);
             }
         }
         using var x = randn(5, 6, generator: g);
@@ -173,7 +173,7 @@ public sealed class PeftModelTests
     {
         using var net = NewNet(5);
         var attachment = PeftModel.Attach(net, new OneLoRAMethod(), "head");
-        using (no_grad()) ((OneLoRAAdapter)attachment["head"]).B.fill_(1.0);
+        using (no_grad()) ((OneLoRAAdapter)attachment["head"]).DecompressionVector.fill_(1.0);
         using var x = randn(2, 8, generator: g);
         using var viaForward = net.head.forward(x);
         using var viaCall = net.head.call(x);
@@ -205,7 +205,7 @@ public sealed class PeftModelTests
         Assert.True(losses[^1] < 0.8 * losses[0], $"loss {losses[0]} -> {losses[^1]}");
         foreach (var (name, before) in frozen)
             Assert.True(before.allclose(net.get_parameter(name)!, rtol: 0, atol: 0), $"base parameter {name} changed");
-        Assert.All(attachment.Layers, l => Assert.True(((OneLoRAAdapter)l.Adapter).B.abs().sum().item<float>() > 0));
+        Assert.All(attachment.Layers, l => Assert.True(((OneLoRAAdapter)l.Adapter).DecompressionVector.abs().sum().item<float>() > 0));
     }
 
     [Fact]
@@ -215,7 +215,7 @@ public sealed class PeftModelTests
         var weights = net.named_parameters().ToDictionary(p => p.name, p => p.parameter.detach().clone());
         var attachment = PeftModel.Attach(net, new OneLoRAMethod(), "*", "input");
         using (no_grad())
-            foreach (var l in attachment.Layers) ((OneLoRAAdapter)l.Adapter).B.copy_(randn(l.Adapter.OutFeatures, generator: g));
+            foreach (var l in attachment.Layers) ((OneLoRAAdapter)l.Adapter).DecompressionVector.copy_(randn(l.Adapter.OutFeatures, generator: g));
         using var x = randn(4, 6, generator: g);
         using var unmerged = net.call(x);
 

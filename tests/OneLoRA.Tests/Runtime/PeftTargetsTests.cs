@@ -130,9 +130,9 @@ public sealed class PeftTargetsTests : IDisposable
         Assert.Equal(3, PeftPatterns.Lookup(patterns, "q"));
         Assert.Null(PeftPatterns.Lookup(patterns, "model.layers.0.qq"));
         var o = new PeftOptions { Rank = 2, Alpha = 4, RankPattern = new() { ["k"] = 8 }, AlphaPattern = new() { ["head"] = 1 } };
-        Assert.Equal((8, 0.5), (o.RankFor("model.layers.0.k"), o.ScalingFor("model.layers.0.k")));
-        Assert.Equal((2, 0.5), (o.RankFor("head"), o.ScalingFor("head")));
-        Assert.Equal((2, 2.0), (o.RankFor("q"), o.ScalingFor("q")));
+        Assert.Equal((8, 0.5), (o.RankFor("model.layers.0.k"), LowRankMethod.ScalingFor(o, "model.layers.0.k")));
+        Assert.Equal((2, 0.5), (o.RankFor("head"), LowRankMethod.ScalingFor(o, "head")));
+        Assert.Equal((2, 2.0), (o.RankFor("q"), LowRankMethod.ScalingFor(o, "q")));
     }
 
     [Fact]

@@ -127,7 +127,7 @@ public sealed class SequentialRootTests
         var attachment = Peft.Attach(layer, [new TargetLayer("fc", layer)], new OneLoRAMethod());
         var host = Assert.IsType<PeftRoot>(attachment.Host);
         Assert.Equal(["fc.weight", "fc.bias", "fc_onelora.b"], host.named_parameters().Select(p => p.name));
-        using (no_grad()) ((OneLoRAAdapter)attachment["fc"]).B.fill_(0.5);
+        using (no_grad()) ((OneLoRAAdapter)attachment["fc"]).DecompressionVector.fill_(0.5);
         host.to(ScalarType.Float64);
         var x = randn(2, 5, dtype: ScalarType.Float64, generator: g);
         // W0x + β + b·1ᵀx, computed independently.

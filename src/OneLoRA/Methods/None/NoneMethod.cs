@@ -26,6 +26,6 @@ public sealed class NoneMethod : PeftMethodBase
     public override string PeftType => "NONE";
 
     /// <inheritdoc />
-    public override IReadOnlyList<LinearAdapter> CreateAdapters(IReadOnlyList<TargetLayer> layers) =>
+    protected override IReadOnlyList<LinearAdapter> CreateMethodAdapters(IReadOnlyList<TargetLayer> layers) =>
         layers.Select(l => (LinearAdapter)new NoneAdapter(l.Layer)).ToList();
 }

@@ -1,6 +1,5 @@
 using System.Collections.Generic;
 using System.Linq;
-using OneLoRA.Methods.LoRA;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 
@@ -16,8 +15,8 @@ public sealed class VeRAMethod : PeftMethodBase
     /// <exception cref="System.ArgumentException">Rank &lt; 1, Dropout outside [0, 1) or a non-finite VeRADInitial.</exception>
     public VeRAMethod(PeftOptions options) : base(options)
     {
-        Require(Options.Rank >= 1, nameof(PeftOptions.Rank), Options.Rank, "an integer ≥ 1");
-        Require(Options.Dropout >= 0 && Options.Dropout < 1, nameof(PeftOptions.Dropout), Options.Dropout, "a probability in [0, 1)");
+        RequireRank();
+        RequireDropout();
         Require(double.IsFinite(Options.VeRADInitial), nameof(PeftOptions.VeRADInitial), Options.VeRADInitial, "a finite number (PEFT's default 0.1)");
     }
 
@@ -42,7 +41,7 @@ public sealed class VeRAMethod : PeftMethodBase
     };
 
     /// <inheritdoc />
-    public override IReadOnlyList<LinearAdapter> CreateAdapters(IReadOnlyList<TargetLayer> layers)
+    protected override IReadOnlyList<LinearAdapter> CreateMethodAdapters(IReadOnlyList<TargetLayer> layers)
     {
         if (layers.Count == 0) return [];
         var projections = VeRAProjections.Create(layers, Options.Rank, Options.ProjectionPrngKey);
@@ -51,5 +50,5 @@ public sealed class VeRAMethod : PeftMethodBase
 
     /// <inheritdoc />
     public override IEnumerable<(string Name, Parameter Parameter)> ExtraTrainableParameters(nn.Module root, IReadOnlyList<TargetLayer> layers) =>
-        LoRAMethod.WithAllBiases(Options, base.ExtraTrainableParameters(root, layers), root);
+        WithAllBiases(base.ExtraTrainableParameters(root, layers), root);
 }

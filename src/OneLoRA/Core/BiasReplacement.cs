@@ -2,11 +2,12 @@ using System;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 
-namespace OneLoRA.Methods.BitFit;
+namespace OneLoRA;
 
 /// <summary>
 /// Writes a trained bias into a layer on merge and puts the original back on unmerge, exactly: the original
 /// is copied aside, or, for a layer built without bias, the bias created by the merge is removed again.
+/// Used by the methods that train the bias as their own β (BitFit, DiffFit); see <see cref="LayerBias"/>.
 /// </summary>
 internal sealed class BiasReplacement
 {
@@ -24,7 +25,10 @@ internal sealed class BiasReplacement
             bias.copy_(value);
             return new BiasReplacement(saved);
         }
-        layer.bias = new Parameter(value.detach().to(layer.weight!.dtype).clone().DetachFromDisposeScope(), requires_grad: false);
+        // Merges run inside a dispose scope; the new bias belongs to the layer, not to it.
+        var created = new Parameter(value.detach().to(layer.weight!.dtype).clone().DetachFromDisposeScope(), requires_grad: false);
+        created.DetachFromDisposeScope();
+        layer.bias = created;
         return new BiasReplacement(null);
     }
 
