@@ -150,9 +150,10 @@ internal sealed class AdapterConfig
             case "BITFIT": o.Method = "BitFit"; break;
             case "DIFFFIT": o.Method = "DiffFit"; break;
             case "FULL": o.Method = "Full"; break;
+            case "NONE": o.Method = "None"; break;
             default:
                 throw new AdapterLoadException(Path,
-                    $"peft_type '{PeftType}' is not supported; supported: LORA (LoRA, DoRA with use_dora), VERA, ONELORA, MORA, BITFIT, DIFFFIT, FULL.");
+                    $"peft_type '{PeftType}' is not supported; supported: LORA (LoRA, DoRA with use_dora), VERA, ONELORA, MORA, BITFIT, DIFFFIT, FULL, NONE.");
         }
 
         o.TrainNorms = Bool("train_norms") ?? false;
