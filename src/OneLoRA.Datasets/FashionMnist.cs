@@ -179,6 +179,7 @@ public static class FashionMnist
     /// <exception cref="ArgumentException">A class is out of range or repeated.</exception>
     public static FashionMnistData Load(FashionMnistSplit split, string? dataDirectory = null, IReadOnlyList<int>? classes = null, PixelScaling scaling = PixelScaling.Standardized)
     {
+        TorchRuntime.EnsureLoaded();
         var keep = CheckClasses(classes);
         var (directory, source, imagesPath, labelsPath) = Locate(split, dataDirectory);
         var images = IdxFile.ReadImages(imagesPath);

@@ -7,6 +7,8 @@ using OneLoRA.Methods.OneLoRA;
 using Xunit;
 using static TorchSharp.torch;
 
+using OneLoRA.Tests;
+
 namespace OneLoRA.DependencyInjection.Tests;
 
 public sealed class OptionsBindingTests
@@ -53,7 +55,7 @@ public sealed class OptionsBindingTests
         // The configured method is created with exactly these options.
         var method = Assert.IsType<OneLoRAMethod>(provider.GetRequiredService<IPeftMethodFactory>().Create());
         Assert.Equal((8, 42L, 6), (method.Options.Rank, method.Options.CompressionSeed, method.Options.MoRAType));
-        using var layer = nn.Linear(5, 3);
+        using var layer = nn.Linear(5, 3).Init(1);
         var adapter = Assert.IsType<OneLoRAAdapter>(Assert.Single(method.CreateAdapters([new TargetLayer("fc", layer)])));
         Assert.NotNull(adapter.CompressionVector);
     }

@@ -1,11 +1,13 @@
 using System.Collections.Generic;
 using System.Linq;
 using OneLoRA.Methods.LoRA;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
 
 namespace OneLoRA.Methods.DoRA;
 
 /// <summary>
-/// The DoRA strategy: one <see cref="DoRAAdapter"/> per target layer. Reads Rank, Alpha, Dropout, UseRsLoRA.
+/// The DoRA strategy: one <see cref="DoRAAdapter"/> per target layer. Reads Rank, Alpha, Dropout, UseRsLoRA, RankPattern, AlphaPattern, TrainAllBiases.
 /// Saved as PEFT does: <c>peft_type</c> LORA with <c>use_dora</c> true.
 /// </summary>
 public sealed class DoRAMethod : PeftMethodBase
@@ -28,5 +30,9 @@ public sealed class DoRAMethod : PeftMethodBase
 
     /// <inheritdoc />
     public override IReadOnlyList<LinearAdapter> CreateAdapters(IReadOnlyList<TargetLayer> layers) =>
-        layers.Select(l => (LinearAdapter)new DoRAAdapter(l.Layer, Options.Rank, Options.Scaling, Options.Dropout)).ToList();
+        layers.Select(l => (LinearAdapter)new DoRAAdapter(l.Layer, Options.RankFor(l.Path), Options.ScalingFor(l.Path), Options.Dropout)).ToList();
+
+    /// <inheritdoc />
+    public override IEnumerable<(string Name, Parameter Parameter)> ExtraTrainableParameters(nn.Module root, IReadOnlyList<TargetLayer> layers) =>
+        LoRAMethod.WithAllBiases(Options, base.ExtraTrainableParameters(root, layers), root);
 }

@@ -62,16 +62,18 @@ public sealed class MoRAAdapter : LinearAdapter
     public Parameter Matrix => M;
 
     /// <summary>
-    /// r̂ for a layer: <see cref="MoRARankRule.Paper"/> ⌊√d⌋ (the 1LoRA paper's comparison, about d parameters) or
-    /// <see cref="MoRARankRule.MoRA"/> round(√((k+d)·r)) (MoRA's code); type 6 then takes the even 2⌊r̂/2⌋. At least 1 (2 for type 6).
+    /// r̂ for a layer: <see cref="MoRARankRule.Paper"/> round(√d) (the 1LoRA paper's comparison, about d parameters; MoRA's code
+    /// rounds the same way, <c>int(sqrt(·) + 0.5)</c>), <see cref="MoRARankRule.MoRA"/> round(√((k+d)·r)) (MoRA's code) or
+    /// <see cref="MoRARankRule.Floor"/> ⌊√d⌋; type 6 then takes the even 2⌊r̂/2⌋. At least 1 (2 for type 6).
     /// </summary>
     public static long RankHatFor(long inFeatures, long outFeatures, int type, MoRARankRule rule, int rank)
     {
         long r = rule switch
         {
-            MoRARankRule.Paper => FloorSqrt(outFeatures),
+            MoRARankRule.Paper => RoundSqrt(outFeatures),
             MoRARankRule.MoRA => (long)(Math.Sqrt((double)(inFeatures + outFeatures) * rank) + 0.5),
-            _ => throw new ArgumentException($"Unknown MoRA rank rule {rule} (option MoRARankRule); expected Paper or MoRA.", nameof(rule)),
+            MoRARankRule.Floor => FloorSqrt(outFeatures),
+            _ => throw new ArgumentException($"Unknown MoRA rank rule {rule} (option MoRARankRule); expected Paper, MoRA or Floor.", nameof(rule)),
         };
         return type == 6 ? Math.Max(2, 2 * (r / 2)) : Math.Max(1, r);
     }
@@ -175,6 +177,13 @@ public sealed class MoRAAdapter : LinearAdapter
         while (s * s > v) s--;
         while ((s + 1) * (s + 1) <= v) s++;
         return s;
+    }
+
+    // Exact round(√v), halves up: with s = ⌊√v⌋, √v ≥ s + ½ ⇔ v ≥ s² + s + ¼ ⇔ v ≥ s² + s + 1 for integer v.
+    private static long RoundSqrt(long v)
+    {
+        long s = FloorSqrt(v);
+        return v - s * s > s ? s + 1 : s;
     }
 }
 

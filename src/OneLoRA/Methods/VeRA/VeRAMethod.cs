@@ -1,11 +1,14 @@
 using System.Collections.Generic;
 using System.Linq;
+using OneLoRA.Methods.LoRA;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
 
 namespace OneLoRA.Methods.VeRA;
 
 /// <summary>
 /// The VeRA strategy: one <see cref="VeRAProjections"/> pair for the whole attach and one <see cref="VeRAAdapter"/>
-/// per target layer. Reads Rank, ProjectionPrngKey, VeRADInitial, Dropout.
+/// per target layer. Reads Rank, ProjectionPrngKey, VeRADInitial, VeRASaveProjection, Dropout, TrainAllBiases.
 /// </summary>
 public sealed class VeRAMethod : PeftMethodBase
 {
@@ -34,8 +37,8 @@ public sealed class VeRAMethod : PeftMethodBase
         ["projection_prng_key"] = Options.ProjectionPrngKey,
         ["d_initial"] = Options.VeRADInitial,
         ["vera_dropout"] = Options.Dropout,
-        ["save_projection"] = true,
-        ["bias"] = Options.TrainBiases ? "vera_only" : "none",
+        ["save_projection"] = Options.VeRASaveProjection,
+        ["bias"] = Options.TrainAllBiases ? "all" : Options.TrainBiases ? "vera_only" : "none",
     };
 
     /// <inheritdoc />
@@ -45,4 +48,8 @@ public sealed class VeRAMethod : PeftMethodBase
         var projections = VeRAProjections.Create(layers, Options.Rank, Options.ProjectionPrngKey);
         return layers.Select(l => (LinearAdapter)new VeRAAdapter(l.Layer, projections, Options.VeRADInitial, Options.Dropout)).ToList();
     }
+
+    /// <inheritdoc />
+    public override IEnumerable<(string Name, Parameter Parameter)> ExtraTrainableParameters(nn.Module root, IReadOnlyList<TargetLayer> layers) =>
+        LoRAMethod.WithAllBiases(Options, base.ExtraTrainableParameters(root, layers), root);
 }

@@ -1,0 +1,34 @@
+using System.Collections.Generic;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace OneLoRA.Methods.None;
+
+/// <summary>
+/// The None method's adapter: no parameters, the base output unchanged (<c>y = W0·x + β0</c>), merge and unmerge
+/// change nothing. It exists so attach, reports and files treat the layer as for any method, and so TrainScale can
+/// wrap it (then <c>y = γ ⊙ (W0·x + β0)</c>: the paper's "γ" ablation).
+/// </summary>
+public sealed class NoneAdapter : LinearAdapter
+{
+    /// <param name="layer">The layer, left as it is.</param>
+    public NoneAdapter(Linear layer) : base("none", layer)
+    {
+    }
+
+    /// <inheritdoc />
+    public override Tensor Adapt(Linear layer, Tensor x, Tensor baseOutput) => baseOutput;
+
+    /// <inheritdoc />
+    protected override void MergeInto(Linear layer)
+    {
+    }
+
+    /// <inheritdoc />
+    protected override void UnmergeFrom(Linear layer)
+    {
+    }
+
+    /// <inheritdoc />
+    public override IEnumerable<(string Key, Tensor Tensor)> AdapterTensors() => [];
+}
