@@ -17,7 +17,8 @@ namespace OneLoRA.Analyzers
             ("MoRA", new[] { "MoRA", "MoRA1", "mora-1", "mora_1", "MoRA6", "mora-6", "mora_6" }),
             ("BitFit", new[] { "BitFit" }),
             ("DiffFit", new[] { "DiffFit" }),
-            ("Full", new[] { "Full", "all", "fullfinetune", "full-finetune" }));
+            ("Full", new[] { "Full", "all", "fullfinetune", "full-finetune" }),
+            ("None", new[] { "None" }));
 
         /// <summary>Options every method reads (selection and the paper's norms/biases/scale extras).</summary>
         private static readonly HashSet<string> Universal = new HashSet<string>(StringComparer.Ordinal)

@@ -98,7 +98,7 @@ namespace OneLoRA.Analyzers
             if (option == "MoRAType" && BuiltInMethods.FixedMoRAType(methodName) is int fixedType)
                 return $"the method name '{methodName}' fixes the MoRA type to {fixedType}";
             if (option == "Rank" && canonical == "MoRA" && RankRuleIsPaper(peft, symbols))
-                return "MoRARankRule.Paper sizes MoRA's square matrix from the layer (r̂ = ⌊√d⌋); set MoRARankRule = MoRARankRule.MoRA to use Rank";
+                return "MoRARankRule.Paper sizes MoRA's square matrix from the layer (r̂ = round(√d)); set MoRARankRule = MoRARankRule.MoRA to use Rank";
             if (option == "CompressionSeed" && canonical == "OneLoRA" && !IsTrue(peft, "RandomCompression"))
                 return "it seeds the random compression vector, and RandomCompression is not set";
             return null;
@@ -120,7 +120,7 @@ namespace OneLoRA.Analyzers
                     return $"VeRADInitial must be a finite number, found {Format(initial)}";
                 case "MoRARankRule" when symbols.RankRuleEnum is not null && !symbols.RankRuleEnum.GetMembers().OfType<IFieldSymbol>()
                         .Any(f => f.HasConstantValue && Equals(f.ConstantValue, value.Value)):
-                    return $"MoRARankRule must be MoRARankRule.Paper or MoRARankRule.MoRA, found {Format(value.Value)}";
+                    return $"MoRARankRule must be MoRARankRule.Paper, MoRARankRule.MoRA or MoRARankRule.Floor, found {Format(value.Value)}";
                 default:
                     return null;
             }

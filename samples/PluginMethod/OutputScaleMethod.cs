@@ -17,6 +17,6 @@ public sealed class OutputScaleMethod(PeftOptions options) : PeftMethodBase(opti
     public override string PeftType => "OUTPUT_SCALE";
 
     /// <inheritdoc />
-    public override IReadOnlyList<LinearAdapter> CreateAdapters(IReadOnlyList<TargetLayer> layers) =>
+    protected override IReadOnlyList<LinearAdapter> CreateMethodAdapters(IReadOnlyList<TargetLayer> layers) =>
         layers.Select(l => (LinearAdapter)new OutputScaleAdapter(l.Layer)).ToList();
 }

@@ -25,7 +25,7 @@ public sealed class OptionsTests
     [InlineData("Method.LoRA", "Dropout", "-0.1", "Dropout must be in [0, 1), found -0.1")]
     [InlineData("Method.DoRA", "Dropout", "double.NaN", "Dropout must be in [0, 1), found NaN")]
     [InlineData("Method.MoRA", "MoRAType", "3", "MoRAType must be 1 (sharing) or 6 (RoPE), found 3")]
-    [InlineData("Method.MoRA", "MoRARankRule", "(MoRARankRule)7", "MoRARankRule must be MoRARankRule.Paper or MoRARankRule.MoRA, found 7")]
+    [InlineData("Method.MoRA", "MoRARankRule", "(MoRARankRule)7", "MoRARankRule must be MoRARankRule.Paper, MoRARankRule.MoRA or MoRARankRule.Floor, found 7")]
     [InlineData("Method.VeRA", "VeRADInitial", "double.NaN", "VeRADInitial must be a finite number, found NaN")]
     public async Task OLORA005_fires_on_invalid_value(string method, string option, string value, string expected)
     {
@@ -80,7 +80,7 @@ public sealed class OptionsTests
     [InlineData("Method.Full", "Dropout = 0.1", "Option Dropout has no effect with method Full: only LoRA, DoRA, VeRA and MoRA read it")]
     [InlineData("\"mora6\"", "MoRAType = 1", "Option MoRAType has no effect with method MoRA: the method name 'mora6' fixes the MoRA type to 6")]
     [InlineData("Method.MoRA", "Rank = 8",
-        "Option Rank has no effect with method MoRA: MoRARankRule.Paper sizes MoRA's square matrix from the layer (r̂ = ⌊√d⌋); set MoRARankRule = MoRARankRule.MoRA to use Rank")]
+        "Option Rank has no effect with method MoRA: MoRARankRule.Paper sizes MoRA's square matrix from the layer (r̂ = round(√d)); set MoRARankRule = MoRARankRule.MoRA to use Rank")]
     [InlineData("Method.OneLoRA", "CompressionSeed = 3",
         "Option CompressionSeed has no effect with method OneLoRA: it seeds the random compression vector, and RandomCompression is not set")]
     public async Task OLORA009_fires_on_the_whole_named_argument(string method, string argument, string expected)

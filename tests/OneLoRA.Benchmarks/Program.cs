@@ -1,145 +1,138 @@
 using System;
 using System.Collections.Generic;
-using System.Diagnostics;
 using System.Globalization;
 using System.IO;
 using System.Linq;
 using OneLoRA;
 using OneLoRA.Benchmarks;
 using TorchSharp;
-using TorchSharp.Modules;
 using static TorchSharp.torch;
 
-// Training-step time ratios for one ViT-Base-sized transformer block (issue #2's benchmark).
-// Ratios, not seconds: every variant is timed once per round, in rotating order, so load from other
-// processes falls on all of them alike; the figure per variant is its median over rounds.
+// Ratio harness (issues #2, #3, #13). Ratios, not seconds: every variant is measured once per round, in rotating
+// order, so load from other processes falls on all of them alike; the figure per variant is its median over rounds.
 //
-//   dotnet run -c Release --project tests/OneLoRA.Benchmarks -- [--rounds 15] [--warmup 3] [--batch 8] [--tokens 197]
-//       [--methods OneLoRA,LoRA,...] [--threads N] [--out report.md]
+//   dotnet run -c Release --project tests/OneLoRA.Benchmarks -- [--mode step|memory|inference] [--model block|minilm]
+//       [--rounds 15] [--warmup 3] [--batch N] [--tokens N] [--methods OneLoRA,LoRA,...|all] [--threads N] [--out report.md]
+//   dotnet run -c Release --project tests/OneLoRA.Benchmarks -- --bdn dispatch|generator   (BenchmarkDotNet suites)
 //
-// Variants: frozen (all linears frozen, no adapter), naive (the paper's Listing 1 inline: linear(x) + b·x.sum(-1)),
-// full (everything trainable), and one per PEFT method name (attached through Peft.Attach and called the way
-// generated interceptors call it, PeftRuntime.Forward). In every variant the two LayerNorms are trainable, so the
-// backward pass runs through the whole block even when every linear is frozen.
+// --mode step: training-step time. Variants: frozen (linears frozen, no adapter), naive (block only: the paper's
+//   Listing 1 inline), full, and one per method. LayerNorms (and MiniLM's head) train in every variant.
+// --mode memory: tensor bytes of a training step from glibc's mallinfo2 (HeapMeter): held after the forward pass
+//   (the autograd graph) and the sampled peak over forward + backward + step, both beyond the bytes in use before.
+// --mode inference: forward without gradients: base model, 1LoRA unmerged, 1LoRA merged.
+// block = one ViT-Base-sized transformer block (d 768, 197 tokens, batch 8); minilm = all-MiniLM-L6-v2's shape
+// (batch 32, 48 tokens) with a 26-class head.
 
-var args2 = Args.Parse(args);
-int rounds = args2.Int("rounds", 15), warmup = args2.Int("warmup", 3), batch = args2.Int("batch", 8), tokens = args2.Int("tokens", 197);
-var methods = args2.Get("methods", "OneLoRA").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
-torch.set_num_threads(args2.Int("threads", Environment.ProcessorCount));
+Args a;
+try { a = Args.Parse(args); }
+catch (ArgumentException e) { Console.Error.WriteLine(e.Message); return 2; }
+
+if (a.Has("bdn")) return BdnSuites.Run(a.Get("bdn", ""), args);
+
+var mode = a.Get("mode", "step");
+var modelName = a.Get("model", "block");
+if (mode is not ("step" or "memory" or "inference")) { Console.Error.WriteLine($"--mode: '{mode}' is not step, memory or inference."); return 2; }
+if (modelName is not ("block" or "minilm")) { Console.Error.WriteLine($"--model: '{modelName}' is not block or minilm."); return 2; }
+if (mode == "memory")
+{
+    if (!HeapMeter.Available) { Console.Error.WriteLine("--mode memory needs Linux with glibc ≥ 2.33 (mallinfo2)."); return 2; }
+    HeapMeter.Configure();   // before libtorch allocates anything
+}
+
+bool minilm = modelName == "minilm";
+int rounds = a.Int("rounds", 15), warmup = a.Int("warmup", 3);
+int batch = a.Int("batch", minilm ? 32 : 8), tokens = a.Int("tokens", minilm ? 48 : 197);
+var methodArg = a.Get("methods", "OneLoRA");
+var methods = methodArg == "all"
+    ? PeftMethods.Names.Where(n => n is not ("MoRA" or "Full")).ToArray()
+    : methodArg.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+torch.set_num_threads(a.Int("threads", Environment.ProcessorCount));
 TorchRuntime.EnsureLoaded();
+var x = SeededInit.Noise([batch, tokens, 768], 1);
+var ids = BenchModels.MiniLMInputs(batch, tokens);
+List<Variant> variants;
+if (mode == "inference")
+    variants = new[] { "base", "unmerged", "merged" }.Select(k => minilm ? InferenceModels.MiniLM(k, ids) : InferenceModels.Block(k, x)).ToList();
+else
+{
+    var names = new List<string> { "frozen" };
+    if (!minilm) names.Add("naive");
+    names.Add("full");
+    names.AddRange(methods);
+    variants = names.Select(n => minilm ? BenchModels.MiniLM(n, ids) : BenchModels.Block(n, x)).ToList();
+}
 
-var variants = new List<Variant> { Variant.Frozen(), Variant.Naive(), Variant.Full() };
-variants.AddRange(methods.Select(Variant.Method));
-
-manual_seed(1);
-var x = randn(batch, tokens, 768);
-Console.WriteLine($"Block d=768, tokens={tokens}, batch={batch}, threads={torch.get_num_threads()}; {warmup} warm-up steps, {rounds} rounds.");
+Action<Variant> run = mode switch { "inference" => v => v.Inference(), _ => v => v.Step() };
+Action<Variant> measure = mode switch { "inference" => v => v.TimedInference(), "memory" => v => v.MeasuredStep(), _ => v => v.TimedStep() };
+var load = File.Exists("/proc/loadavg") ? File.ReadAllText("/proc/loadavg").Split(' ')[0] : "?";
+Console.WriteLine($"{modelName}, mode {mode}, tokens={tokens}, batch={batch}, threads={torch.get_num_threads()}; {warmup} warm-up steps, {rounds} rounds; load {load}.");
 foreach (var v in variants)
-    for (int i = 0; i < warmup; i++) v.Step(x);
-
+    for (int i = 0; i < warmup; i++) run(v);
 for (int r = 0; r < rounds; r++)
 {
     for (int i = 0; i < variants.Count; i++)
-        variants[(i + r) % variants.Count].TimedStep(x);
+        measure(variants[(i + r) % variants.Count]);
     Console.Write($"\rround {r + 1}/{rounds}");
 }
 Console.WriteLine();
+var loadAfter = File.Exists("/proc/loadavg") ? File.ReadAllText("/proc/loadavg").Split(' ')[0] : "?";
 
-var one = variants.FirstOrDefault(v => v.Name == "OneLoRA");
-var lines = new List<string>
+var lines = new List<string> { $"{modelName}, mode {mode}, batch {batch}, tokens {tokens}, {rounds} rounds, load {load} → {loadAfter}", "" };
+string F(double v) => v.ToString("F3", CultureInfo.InvariantCulture);
+string MiB(long bytes) => (bytes / 1048576.0).ToString("F1", CultureInfo.InvariantCulture);
+Variant V(string name) => variants.Single(v => v.Name == name);
+var one = variants.FirstOrDefault(v => v.Name is "OneLoRA" or "1LoRA unmerged");
+if (mode == "memory")
 {
-    "| variant | trainable params | median step (ms) | relative to 1LoRA |",
-    "|---|---:|---:|---:|",
-};
-foreach (var v in variants)
-    lines.Add(string.Format(CultureInfo.InvariantCulture, "| {0} | {1:N0} | {2:F1} | {3} |", v.Name, v.TrainableCount, v.Median,
-        one is null ? "—" : (v.Median / one.Median).ToString("F3", CultureInfo.InvariantCulture)));
-if (one is not null)
+    lines.Add("| variant | trainable params | graph after forward (MiB) | step peak (MiB) | graph / 1LoRA | peak / 1LoRA |");
+    lines.Add("|---|---:|---:|---:|---:|---:|");
+    foreach (var v in variants)
+    {
+        var m = v.MedianMemory;
+        var o = one?.MedianMemory;
+        lines.Add($"| {v.Name} | {v.TrainableCount:N0} | {MiB(m.Graph)} | {MiB(m.Peak)} | {(o is { } g ? F((double)m.Graph / g.Graph) : "—")} | {(o is { } p ? F((double)m.Peak / p.Peak) : "—")} |");
+    }
+    if (one is not null)
+    {
+        double Ratio(string name, Func<StepMemory, long> f) => (double)f(one.MedianMemory) / f(V(name).MedianMemory);
+        lines.Add("");
+        lines.Add($"1LoRA/frozen graph = {F(Ratio("frozen", m => m.Graph))}, peak = {F(Ratio("frozen", m => m.Peak))} (target ≤ 1.02)");
+        if (variants.Any(v => v.Name == "LoRA"))
+            lines.Add($"1LoRA/LoRA   graph = {F(Ratio("LoRA", m => m.Graph))}, peak = {F(Ratio("LoRA", m => m.Peak))} (target < 1)");
+        lines.Add($"1LoRA/full   graph = {F(Ratio("full", m => m.Graph))}, peak = {F(Ratio("full", m => m.Peak))}");
+    }
+}
+else
 {
-    double Ratio(string name) => one.Median / variants.Single(v => v.Name == name).Median;
+    lines.Add(mode == "inference" ? "| variant | median forward (ms) | relative to base |" : "| variant | trainable params | median step (ms) | relative to 1LoRA |");
+    lines.Add(mode == "inference" ? "|---|---:|---:|" : "|---|---:|---:|---:|");
+    foreach (var v in variants)
+        lines.Add(mode == "inference"
+            ? $"| {v.Name} | {v.Median.ToString("F2", CultureInfo.InvariantCulture)} | {F(v.Median / V("base").Median)} |"
+            : $"| {v.Name} | {v.TrainableCount:N0} | {v.Median.ToString("F1", CultureInfo.InvariantCulture)} | {(one is null ? "—" : F(v.Median / one.Median))} |");
     lines.Add("");
-    lines.Add(string.Format(CultureInfo.InvariantCulture, "1LoRA/frozen = {0:F3} (target ≤ 1.05)", Ratio("frozen")));
-    lines.Add(string.Format(CultureInfo.InvariantCulture, "1LoRA/naive  = {0:F3} (target ≤ 1.00)", Ratio("naive")));
-    lines.Add(string.Format(CultureInfo.InvariantCulture, "1LoRA/full   = {0:F3} (target ≤ 0.75)", Ratio("full")));
+    if (mode == "inference")
+    {
+        lines.Add($"merged/base   = {F(V("1LoRA merged").Median / V("base").Median)} (target ≤ 1.01)");
+        lines.Add($"unmerged/base = {F(V("1LoRA unmerged").Median / V("base").Median)}");
+    }
+    else if (one is not null)
+    {
+        double Ratio(string name) => one.Median / V(name).Median;
+        lines.Add($"1LoRA/frozen = {F(Ratio("frozen"))} (target {(minilm ? "≤ 1.03" : "≤ 1.05")})");
+        if (!minilm) lines.Add($"1LoRA/naive  = {F(Ratio("naive"))} (target ≤ 1.00)");
+        lines.Add($"1LoRA/full   = {F(Ratio("full"))} (target {(minilm ? "≤ 0.70" : "≤ 0.75")})");
+        if (variants.Any(v => v.Name == "LoRA")) lines.Add($"LoRA r=1 / 1LoRA = {F(V("LoRA").Median / one.Median)}");
+    }
 }
 foreach (var l in lines) Console.WriteLine(l);
-if (args2.Has("out")) File.WriteAllLines(args2.Get("out", ""), lines);
-
-/// <summary>One way of training the block: its model, optimizer and timings.</summary>
-sealed class Variant
-{
-    private readonly TransformerBlock block;
-    private readonly optim.Optimizer optimizer;
-    private readonly List<double> times = [];
-
-    private Variant(string name, TransformerBlock block, IEnumerable<Parameter> trainable)
-    {
-        Name = name;
-        this.block = block;
-        var list = trainable.ToList();
-        TrainableCount = list.Sum(p => p.numel());
-        optimizer = optim.AdamW(list, lr: 1e-4, weight_decay: 0.01);
-    }
-
-    public string Name { get; }
-    public long TrainableCount { get; }
-    public double Median => times.Order().ElementAt(times.Count / 2);
-
-    public static Variant Frozen()
-    {
-        var block = new TransformerBlock();
-        foreach (var p in block.parameters()) p.requires_grad = false;
-        foreach (var p in block.NormParameters()) p.requires_grad = true;
-        return new Variant("frozen", block, block.NormParameters());
-    }
-
-    public static Variant Full()
-    {
-        var block = new TransformerBlock();
-        return new Variant("full", block, block.parameters());
-    }
-
-    /// <summary>The paper's Listing 1 written inline: linear(x) + b * x.sum(-1, keepdim=True).</summary>
-    public static Variant Naive()
-    {
-        var block = new TransformerBlock();
-        foreach (var p in block.parameters()) p.requires_grad = false;
-        foreach (var p in block.NormParameters()) p.requires_grad = true;
-        var b = block.Targets.ToDictionary(t => t.Layer, t => new Parameter(zeros(t.Layer.out_features)));
-        block.Linear = (layer, input) => layer.forward(input) + b[layer] * input.sum(-1, keepdim: true);
-        return new Variant("naive", block, [.. block.NormParameters(), .. b.Values]);
-    }
-
-    public static Variant Method(string name)
-    {
-        var block = new TransformerBlock();
-        var attachment = Peft.Attach(block, block.Targets, PeftMethods.Create(name));
-        foreach (var p in block.NormParameters()) p.requires_grad = true;
-        block.Linear = PeftRuntime.Forward;
-        var trainable = attachment.TrainableParameters().Concat(block.NormParameters()).DistinctBy(p => p.Handle);
-        return new Variant(attachment.Method.Name, block, trainable);
-    }
-
-    public void Step(Tensor x)
-    {
-        using var scope = NewDisposeScope();
-        optimizer.zero_grad();
-        block.forward(x).square().mean().backward();
-        optimizer.step();
-    }
-
-    public void TimedStep(Tensor x)
-    {
-        var sw = Stopwatch.StartNew();
-        Step(x);
-        times.Add(sw.Elapsed.TotalMilliseconds);
-    }
-}
+if (a.Has("out")) File.WriteAllLines(a.Get("out", ""), lines);
+return 0;
 
 /// <summary>Minimal <c>--name value</c> parsing; unknown names are rejected so typos do not pass silently.</summary>
 sealed class Args
 {
-    private static readonly HashSet<string> Known = ["rounds", "warmup", "batch", "tokens", "methods", "threads", "out"];
+    private static readonly HashSet<string> Known = ["mode", "model", "rounds", "warmup", "batch", "tokens", "methods", "threads", "out", "bdn"];
     private readonly Dictionary<string, string> values = [];
 
     public static Args Parse(string[] args)
@@ -149,7 +142,10 @@ sealed class Args
         {
             var key = args[i].TrimStart('-');
             if (!args[i].StartsWith("--", StringComparison.Ordinal) || !Known.Contains(key))
+            {
+                if (result.Has("bdn")) break;   // the rest belongs to BenchmarkDotNet
                 throw new ArgumentException($"Unknown option '{args[i]}'. Options: {string.Join(", ", Known.Select(k => "--" + k))}.");
+            }
             if (i + 1 >= args.Length) throw new ArgumentException($"Option '{args[i]}' needs a value.");
             result.values[key] = args[++i];
         }

@@ -17,7 +17,6 @@ public sealed class TransformerBlock : nn.Module<Tensor, Tensor>
 
     public TransformerBlock(int dim = 768, int heads = 12, int mlp = 3072, int seed = 0) : base(nameof(TransformerBlock))
     {
-        manual_seed(seed);
         this.heads = heads;
         ln1 = nn.LayerNorm(dim);
         qkv = nn.Linear(dim, 3 * dim);
@@ -26,6 +25,7 @@ public sealed class TransformerBlock : nn.Module<Tensor, Tensor>
         fc1 = nn.Linear(dim, mlp);
         fc2 = nn.Linear(mlp, dim);
         RegisterComponents();
+        SeededInit.Apply(this, (ulong)seed);
     }
 
     /// <summary>How each linear is applied (default: the plain base layer).</summary>

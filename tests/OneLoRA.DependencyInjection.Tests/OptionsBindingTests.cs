@@ -7,6 +7,8 @@ using OneLoRA.Methods.OneLoRA;
 using Xunit;
 using static TorchSharp.torch;
 
+using OneLoRA.Tests;
+
 namespace OneLoRA.DependencyInjection.Tests;
 
 public sealed class OptionsBindingTests
@@ -48,13 +50,15 @@ public sealed class OptionsBindingTests
         Assert.Equal((8, 16.5, 0.25), (o.Rank, o.Alpha, o.Dropout));
         Assert.True(o.UseRsLoRA && o.TrainNorms && o.TrainBiases && o.TrainScale && o.RandomCompression);
         Assert.Equal((42L, 6, MoRARankRule.MoRA, 7L, 0.5), (o.CompressionSeed, o.MoRAType, o.MoRARankRule, o.ProjectionPrngKey, o.VeRADInitial));
-        Assert.Equal(16.5 / Math.Sqrt(8), o.Scaling, 12);
+        Assert.Equal(16.5 / Math.Sqrt(8), LowRankMethod.Scaling(o), 12);
 
         // The configured method is created with exactly these options.
         var method = Assert.IsType<OneLoRAMethod>(provider.GetRequiredService<IPeftMethodFactory>().Create());
         Assert.Equal((8, 42L, 6), (method.Options.Rank, method.Options.CompressionSeed, method.Options.MoRAType));
-        using var layer = nn.Linear(5, 3);
-        var adapter = Assert.IsType<OneLoRAAdapter>(Assert.Single(method.CreateAdapters([new TargetLayer("fc", layer)])));
+        using var layer = nn.Linear(5, 3).Init(1);
+        // TrainScale is bound on: the method's adapter comes wrapped, by the class as through IPeftMethod.
+        var scaled = Assert.IsType<ScaledAdapter>(Assert.Single(method.CreateAdapters([new TargetLayer("fc", layer)])));
+        var adapter = Assert.IsType<OneLoRAAdapter>(scaled.Inner);
         Assert.NotNull(adapter.CompressionVector);
     }
 

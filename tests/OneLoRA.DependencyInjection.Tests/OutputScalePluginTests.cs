@@ -6,12 +6,15 @@ using Microsoft.Extensions.Options;
 using OneLoRA.Samples.PluginMethod;
 using Xunit;
 using static TorchSharp.torch;
+using OneLoRA.Tests;
 
 namespace OneLoRA.DependencyInjection.Tests;
 
 /// <summary>The sample plugin (samples/PluginMethod) selected by configuration, checked against explicit float64 math.</summary>
 public sealed class OutputScalePluginTests
 {
+    private readonly Generator g = TestRng.Create(31);
+
     private static (PeftAttachment Attachment, PlainNet Net, ServiceProvider Provider) Attach(int seed, string targets)
     {
         var name = $"OutputScale-{Guid.NewGuid():N}";
@@ -31,7 +34,7 @@ public sealed class OutputScalePluginTests
         var adapter = Assert.IsType<OutputScaleAdapter>(Assert.Single(attachment.Layers).Adapter);
         Assert.Equal(["head_output_scale.l"], net.named_parameters().Where(p => p.parameter.requires_grad).Select(p => p.name));
 
-        using var x = randn(4, 8);
+        using var x = randn(4, 8, generator: g);
         using var before = net.head.call(x);
         using (no_grad()) adapter.L.copy_(tensor(new float[] { 0.5f, -2f, 3f }));
         using var actual = net.head.call(x);
@@ -53,8 +56,8 @@ public sealed class OutputScalePluginTests
         var weights = net.named_parameters().Where(p => !p.name.Contains("output_scale")).ToDictionary(p => p.name, p => p.parameter.detach().clone());
         Assert.Equal(10, weights.Count);
         using (no_grad())
-            foreach (var l in attachment.Layers) ((OutputScaleAdapter)l.Adapter).L.copy_(rand(l.Adapter.OutFeatures) + 0.5);
-        using var x = randn(5, 6);
+            foreach (var l in attachment.Layers) ((OutputScaleAdapter)l.Adapter).L.copy_(rand(l.Adapter.OutFeatures, generator: g) + 0.5);
+        using var x = randn(5, 6, generator: g);
         using var unmerged = net.call(x);
 
         attachment.Merge();
@@ -75,8 +78,8 @@ public sealed class OutputScalePluginTests
         var (_, net, provider) = Attach(13, "*");
         using var __ = provider;
         using var ___ = net;
-        using var x = randn(64, 6);
-        using var target = randn(64, 3);
+        using var x = randn(64, 6, generator: g);
+        using var target = randn(64, 3, generator: g);
         using var optimizer = optim.AdamW(net.TrainableParameters(), lr: 0.05);
         var losses = new List<float>();
         for (int step = 0; step < 30; step++)

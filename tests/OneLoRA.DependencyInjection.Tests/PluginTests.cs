@@ -26,7 +26,7 @@ public sealed class NeedsServicesMethod(PeftOptions options, PluginDependency de
 
     public override string PeftType => "NEEDS_SERVICES";
 
-    public override IReadOnlyList<LinearAdapter> CreateAdapters(IReadOnlyList<TargetLayer> layers) =>
+    protected override IReadOnlyList<LinearAdapter> CreateMethodAdapters(IReadOnlyList<TargetLayer> layers) =>
         layers.Select(l => (LinearAdapter)new OneLoRAAdapter(l.Layer)).ToList();
 
     private static PluginDependency Counted(PluginDependency d)

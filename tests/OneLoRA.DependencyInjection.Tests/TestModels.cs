@@ -8,6 +8,8 @@ using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 
+using OneLoRA.Tests;
+
 namespace OneLoRA.DependencyInjection.Tests;
 
 /// <summary>An unannotated model: Linear fields and a Sequential, layers invoked through call().</summary>
@@ -20,12 +22,12 @@ internal sealed class PlainNet : nn.Module<Tensor, Tensor>
 
     public PlainNet(int seed) : base(nameof(PlainNet))
     {
-        manual_seed(seed);
         input = nn.Linear(6, 8);
         body = nn.Sequential(("hidden", nn.Linear(8, 8)), ("act", nn.Tanh()), ("proj", nn.Linear(8, 8)));
         norm = nn.LayerNorm(8);
         head = nn.Linear(8, 3);
         RegisterComponents();
+        this.Init(seed);
     }
 
     public override Tensor forward(Tensor x) => head.call(norm.call(body.call(input.call(x))));

@@ -16,7 +16,7 @@ public sealed class ValidationTests
     [InlineData("Dropout", "1", "PeftOptions.Dropout must be in [0, 1); got 1.")]
     [InlineData("Dropout", "-0.1", "PeftOptions.Dropout must be in [0, 1); got -0.1.")]
     [InlineData("MoRAType", "3", "PeftOptions.MoRAType must be 1 (sharing) or 6 (RoPE); got 3.")]
-    [InlineData("MoRARankRule", "5", "PeftOptions.MoRARankRule must be one of Paper, MoRA; got 5.")]
+    [InlineData("MoRARankRule", "5", "PeftOptions.MoRARankRule must be one of Paper, MoRA, Floor; got 5.")]
     [InlineData("VeRADInitial", "NaN", "PeftOptions.VeRADInitial must be a finite number; got NaN.")]
     [InlineData("Targets", " ; ", "PeftOptions.Targets must hold at least one glob (';'-separated, e.g. '*' or 'fc*;proj'); got an empty list.")]
     public void A_bad_value_fails_at_startup_naming_the_option_and_its_range(string key, string value, string expected)

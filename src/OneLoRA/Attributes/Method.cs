@@ -19,13 +19,17 @@ public enum Method
     DiffFit,
     /// <summary>Full fine-tuning: every parameter is trained (the paper's "All" baseline).</summary>
     Full,
+    /// <summary>Adds nothing to the layers; with TrainNorms / TrainBiases / TrainScale it is the paper's "norms", "β", "γ" ablation rows.</summary>
+    None,
 }
 
 /// <summary>How MoRA chooses the size r̂ of its square matrix.</summary>
 public enum MoRARankRule
 {
-    /// <summary>The 1LoRA paper's comparison: r̂ = ⌊√d⌋ (about d parameters, like 1LoRA).</summary>
+    /// <summary>The 1LoRA paper's comparison (reproduces its Tables S9/S10): r̂ = round(√d), about d parameters like 1LoRA; type 6 rounds down to even.</summary>
     Paper,
     /// <summary>MoRA's own code: r̂ = round(√((k+d)·r)), forced even for type 6.</summary>
     MoRA,
+    /// <summary>r̂ = ⌊√d⌋ (this library's Paper rule before 0.2.0; never more parameters than 1LoRA's d); type 6 rounds down to even.</summary>
+    Floor,
 }

@@ -28,8 +28,23 @@ public abstract class LinearAdapter : nn.Module
     /// <summary>d: the layer's output size.</summary>
     public long OutFeatures { get; }
 
-    /// <summary>Dotted path of the adapted layer in its model; set by attach.</summary>
-    public string Path { get; internal set; } = "";
+    /// <summary>Dotted path of the adapted layer in its model; set by attach (and passed on to wrapped adapters).</summary>
+    public string Path
+    {
+        get => path;
+        internal set
+        {
+            path = value;
+            OnPathSet(value);
+        }
+    }
+
+    private string path = "";
+
+    /// <summary>Called when attach sets <see cref="Path"/>; a wrapping adapter gives its inner adapter the same path.</summary>
+    private protected virtual void OnPathSet(string value)
+    {
+    }
 
     /// <summary>True after <see cref="Merge"/>: the delta lives in the layer's weights and the forward is the base forward.</summary>
     public bool IsMerged { get; private set; }
@@ -70,10 +85,12 @@ public abstract class LinearAdapter : nn.Module
             var snapshot = WeightSnapshot.Take(layer);
             try
             {
-                MergeInto(layer);
+                // The method's temporaries (ΔW and the like) die here; what it keeps for unmerge it detaches.
+                using (NewDisposeScope())
+                    MergeInto(layer);
                 if (snapshot.BecameNonFinite(layer))
                 {
-                    try { UnmergeFrom(layer); } catch (Exception) { /* the weights are restored from the copy below */ }
+                    try { using (NewDisposeScope()) UnmergeFrom(layer); } catch (Exception) { /* the weights are restored from the copy below */ }
                     snapshot.Restore(layer);
                     throw new AdapterMergeException(Path,
                         $"Merging the {GetName()} adapter into '{Path}' would make its weights non-finite (NaN or ±Inf); the layer is unchanged.");
@@ -105,7 +122,8 @@ public abstract class LinearAdapter : nn.Module
             using var snapshot = WeightSnapshot.Take(layer);
             try
             {
-                UnmergeFrom(layer);
+                using (NewDisposeScope())
+                    UnmergeFrom(layer);
             }
             catch (Exception e)
             {
@@ -149,12 +167,27 @@ public abstract class LinearAdapter : nn.Module
     /// </summary>
     public virtual IEnumerable<(string Key, Tensor Tensor)> SharedTensors() => [];
 
+    /// <summary>
+    /// The layer's own parameters that a parameter of this adapter stands in for (BitFit's and DiffFit's β for the
+    /// layer's bias β0), so parameter counts take each of them once. Default: none.
+    /// </summary>
+    public virtual IEnumerable<Tensor> ReplacedLayerParameters(Linear layer) => [];
+
     /// <summary>The trainable parameters of this adapter.</summary>
     public IEnumerable<Parameter> TrainableParameters()
     {
         foreach (var p in parameters())
             if (p.requires_grad) yield return p;
     }
+
+    /// <summary>
+    /// Adapter-branch dropout (LoRA, DoRA, VeRA, MoRA): <paramref name="x"/> with probability <paramref name="p"/> dropped,
+    /// in training mode only; <paramref name="x"/> itself otherwise.
+    /// </summary>
+    protected Tensor DropInput(Tensor x, double p) => IsDropping(p) ? nn.functional.dropout(x, p, true) : x;
+
+    /// <summary>True when <see cref="DropInput"/> drops: p &gt; 0 in training mode.</summary>
+    protected bool IsDropping(double p) => p > 0 && training;
 
     /// <summary>Adds <paramref name="delta"/> to <paramref name="target"/> in place, computing in fp32 at least.</summary>
     protected static void AddInPlace(Tensor target, Tensor delta, double alpha = 1.0)

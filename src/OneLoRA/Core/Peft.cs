@@ -20,7 +20,9 @@ public static class Peft
     /// Freezes every parameter of <paramref name="root"/>, creates one adapter per target layer with
     /// <paramref name="method"/>, registers each adapter as a submodule of its layer (so it appears in
     /// <c>named_parameters()</c>/<c>state_dict()</c> beside the layer, e.g. <c>blocks.0.fc1_onelora.b</c>), installs a
-    /// forward hook so <c>layer.call(x)</c> goes through the adapter, and unfreezes what the method trains.
+    /// forward hook so <c>layer.call(x)</c> goes through the adapter, and unfreezes what the method trains. A root that is a
+    /// <c>Sequential</c> or a bare <c>Linear</c> cannot list or convert adapters; it is wrapped in a <see cref="PeftRoot"/>
+    /// (the attachment's <see cref="PeftAttachment.Host"/>), which holds them.
     /// </summary>
     /// <exception cref="InvalidOperationException">The model already has adapters, or a layer is listed twice or already adapted.</exception>
     public static PeftAttachment Attach(nn.Module root, IReadOnlyList<TargetLayer> layers, IPeftMethod method)
@@ -30,7 +32,7 @@ public static class Peft
         ArgumentNullException.ThrowIfNull(method);
         TorchRuntime.EnsureLoaded();
 
-        if (AttachmentOf.TryGetValue(root, out var existing))
+        if (AttachmentOf.TryGetValue(root, out var existing) || (root is PeftRoot wrapped && AttachmentOf.TryGetValue(wrapped.Model, out existing)))
             throw new InvalidOperationException(
                 $"{root.GetType().Name} already has {existing.Method.Name} adapters attached; attach once per model instance.");
         var duplicate = layers.GroupBy(l => l.Layer).FirstOrDefault(g => g.Count() > 1);
@@ -41,6 +43,15 @@ public static class Peft
             if (AdapterOf.TryGetValue(l.Layer, out var other))
                 throw new InvalidOperationException($"Layer '{l.Path}' already carries an adapter (at '{other.Path}').");
 
+        // Sequential and Linear can neither list nor convert an adapter registered on them: a PeftRoot hosts them.
+        nn.Module host = root switch
+        {
+            Sequential sequential => new PeftRoot(sequential),
+            Linear linear when layers.Count == 1 && ReferenceEquals(layers[0].Layer, linear) => new PeftRoot(linear, layers[0].Path),
+            Linear => throw new InvalidOperationException("A bare Linear root can only adapt itself: list it as the one layer, e.g. [new(\"fc\", layer)]."),
+            _ => root,
+        };
+
         foreach (var p in root.parameters()) p.requires_grad = false;
 
         var adapters = method.CreateAdapters(layers);
@@ -48,22 +59,22 @@ public static class Peft
             throw new InvalidOperationException(
                 $"{method.Name} created {adapters.Count} adapters for {layers.Count} layers.");
 
-        var modules = root.named_modules().GroupBy(m => m.name).ToDictionary(g => g.Key, g => g.First().module);
+        var modules = host.named_modules().GroupBy(m => m.name).ToDictionary(g => g.Key, g => g.First().module);
         var adapted = new List<AdaptedLayer>(layers.Count);
         for (int i = 0; i < layers.Count; i++)
         {
             var (path, layer) = layers[i];
             var adapter = adapters[i];
             adapter.Path = path;
-            var adapterPath = Register(root, modules, path, adapter);
+            var adapterPath = Register(host, modules, path, adapter);
             AdapterOf.Add(layer, adapter);
             adapted.Add(new AdaptedLayer(path, layer, adapter, adapterPath));
         }
-        var registeredNames = PeftAttachment.NamesByHandle(root);
-        EnsureVisible(root, adapted, registeredNames);
+        var registeredNames = PeftAttachment.NamesByHandle(host);
+        EnsureVisible(host, adapted, registeredNames);
 
         var extras = new List<string>();
-        foreach (var (name, p) in method.ExtraTrainableParameters(root, layers))
+        foreach (var (name, p) in method.ExtraTrainableParameters(host, layers))
         {
             if (!registeredNames.TryGetValue(p.Handle, out var registered))
                 throw new InvalidOperationException($"{method.Name} asked to train '{name}', which is not a parameter of {root.GetType().Name}.");
@@ -71,14 +82,23 @@ public static class Peft
             if (!extras.Contains(registered)) extras.Add(registered);
         }
 
-        var attachment = new PeftAttachment(root, method, adapted, extras);
+        var attachment = new PeftAttachment(root, host, method, adapted, extras);
         foreach (var a in adapted)
         {
             var adapter = a.Adapter;
             var layer = a.Layer;
-            layer.register_forward_hook((_, input, output) => adapter.IsActive ? adapter.Adapt(layer, input, output) : output);
+            if (host is PeftRoot)
+                layer.register_forward_hook((_, input, output) =>
+                {
+                    if (!adapter.IsActive) return output;
+                    CheckFollowed(root, layer, adapter);
+                    return adapter.Adapt(layer, input, output);
+                });
+            else
+                layer.register_forward_hook((_, input, output) => adapter.IsActive ? adapter.Adapt(layer, input, output) : output);
         }
         AttachmentOf.Add(root, attachment);
+        if (!ReferenceEquals(host, root)) AttachmentOf.Add(host, attachment);
         return attachment;
     }
 
@@ -86,7 +106,8 @@ public static class Peft
     /// Registers the adapter beside its layer: in the nearest ancestor that lists and converts its children, under
     /// <c>&lt;rest of path&gt;_&lt;adapter&gt;</c> (e.g. <c>blocks.0.fc1_onelora</c>). Not under the Linear itself: TorchSharp's
     /// <c>Linear.to()</c> converts only its weight and bias, and <c>Sequential</c> neither lists nor converts modules
-    /// registered on it, so <c>model.to(device)</c> would leave the adapter behind. Returns the adapter's module path.
+    /// registered on it, so <c>model.to(device)</c> would leave the adapter behind; a root of either kind is wrapped in a
+    /// <see cref="PeftRoot"/> first, which is then the host. Returns the adapter's module path.
     /// </summary>
     private static string Register(nn.Module root, Dictionary<string, nn.Module> modules, string path, LinearAdapter adapter)
     {
@@ -102,7 +123,23 @@ public static class Peft
             host.register_module(name, adapter);
             return hostPath.Length == 0 ? name : $"{hostPath}.{name}";
         }
-        throw new InvalidOperationException($"No module can hold the adapter of '{path}' (the model root is a Linear or Sequential).");
+        throw new InvalidOperationException($"No module can hold the adapter of '{path}'.");
+    }
+
+    /// <summary>
+    /// Under a <see cref="PeftRoot"/>, <c>sequential.to(...)</c> moves the layers but not the adapters: say so instead of
+    /// failing inside the adapter's math with a dtype or device mismatch.
+    /// </summary>
+    private static void CheckFollowed(nn.Module root, Linear layer, LinearAdapter adapter)
+    {
+        foreach (var p in adapter.parameters())
+        {
+            if (p.dtype == layer.weight!.dtype && p.device_type == layer.weight.device_type && p.device_index == layer.weight.device_index) return;
+            throw new InvalidOperationException(
+                $"The {adapter.GetName()} adapter of '{adapter.Path}' is {p.dtype} on {p.device} but its layer is {layer.weight.dtype} on " +
+                $"{layer.weight.device}: a {root.GetType().Name} root cannot carry adapters, so they live in the attachment's Host (a PeftRoot). " +
+                "Convert with attachment.Host.to(...) instead of the model's own .to().");
+        }
     }
 
     private static void EnsureVisible(nn.Module root, List<AdaptedLayer> adapted, Dictionary<IntPtr, string> registeredNames)

@@ -22,9 +22,10 @@ public sealed class PeftAttachment
     // Names, not Parameter objects: model.to(device/dtype) replaces every Parameter (disposing the old ones).
     private readonly List<string> extraTrainable;
 
-    internal PeftAttachment(nn.Module root, IPeftMethod method, IReadOnlyList<AdaptedLayer> layers, List<string> extraTrainable)
+    internal PeftAttachment(nn.Module root, nn.Module host, IPeftMethod method, IReadOnlyList<AdaptedLayer> layers, List<string> extraTrainable)
     {
         Root = root;
+        Host = host;
         Method = method;
         Layers = layers;
         this.extraTrainable = extraTrainable;
@@ -32,6 +33,12 @@ public sealed class PeftAttachment
 
     /// <summary>The model the adapters are attached to.</summary>
     public nn.Module Root { get; }
+
+    /// <summary>
+    /// The module whose <c>named_parameters()</c> lists and whose <c>.to()</c> converts the model with its adapters:
+    /// <see cref="Root"/> itself, or a <see cref="PeftRoot"/> wrapping it when the root is a Sequential or a Linear.
+    /// </summary>
+    public nn.Module Host { get; }
 
     /// <summary>The method that created the adapters.</summary>
     public IPeftMethod Method { get; }
@@ -44,7 +51,7 @@ public sealed class PeftAttachment
     {
         get
         {
-            var current = ParametersByName(Root);
+            var current = ParametersByName(Host);
             return extraTrainable.Select(name => (name, current.TryGetValue(name, out var p) ? p
                 : throw new InvalidOperationException($"Trained parameter '{name}' is no longer part of {Root.GetType().Name}."))).ToList();
         }
@@ -75,7 +82,7 @@ public sealed class PeftAttachment
     /// <exception cref="ArgumentException">The module is not part of the model.</exception>
     public void TrainFully(string path, nn.Module module)
     {
-        var names = NamesByHandle(Root);
+        var names = NamesByHandle(Host);
         foreach (var (name, p) in module.named_parameters())
         {
             if (!names.TryGetValue(p.Handle, out var registered))
@@ -163,12 +170,18 @@ public sealed class PeftAttachment
         }
     }
 
-    /// <summary>Trainable versus total parameters of the model.</summary>
+    /// <summary>
+    /// Trainable versus total parameters of the model, each counted once: a layer parameter an adapter's parameter
+    /// stands in for (<see cref="LinearAdapter.ReplacedLayerParameters"/>, BitFit's β for β0) is not counted again.
+    /// </summary>
     public ParameterReport Report()
     {
-        long total = 0;
         var seen = new HashSet<IntPtr>();
-        foreach (var p in Root.parameters())
+        foreach (var l in Layers)
+            foreach (var replaced in l.Adapter.ReplacedLayerParameters(l.Layer))
+                seen.Add(replaced.Handle);
+        long total = 0;
+        foreach (var p in Host.parameters())
             if (seen.Add(p.Handle)) total += p.numel();
         long trainable = 0;
         var counted = new HashSet<IntPtr>();

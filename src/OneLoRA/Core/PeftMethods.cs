@@ -26,6 +26,7 @@ public static class PeftMethods
         Register("BitFit", o => new Methods.BitFit.BitFitMethod(o), "bitfit");
         Register("DiffFit", o => new Methods.DiffFit.DiffFitMethod(o), "difffit");
         Register("Full", o => new Methods.Full.FullMethod(o), "full", "all", "fullfinetune", "full-finetune");
+        Register("None", o => new Methods.None.NoneMethod(o), "none");
     }
 
     /// <summary>Registers (or replaces) a method under a name and optional aliases.</summary>

@@ -44,13 +44,18 @@ public sealed class ScaledAdapter : LinearAdapter
     {
     }
 
+    // The inner adapter names the same layer in its messages.
+    private protected override void OnPathSet(string value) => inner.Path = value;
+
+    /// <inheritdoc />
+    public override IEnumerable<Tensor> ReplacedLayerParameters(Linear layer) => inner.ReplacedLayerParameters(layer);
+
     /// <inheritdoc />
     public override Tensor Adapt(Linear layer, Tensor x, Tensor baseOutput) => inner.Adapt(layer, x, baseOutput).mul(gamma);
 
     /// <inheritdoc />
     protected override void MergeInto(Linear layer)
     {
-        inner.Path = Path;
         inner.Merge(layer);
         try
         {
@@ -76,7 +81,6 @@ public sealed class ScaledAdapter : LinearAdapter
             mergedBias.Undo(layer.bias ?? throw new InvalidOperationException($"Layer '{Path}' lost its bias while merged; cannot unmerge the scale."));
             mergedBias = null;
         }
-        inner.Path = Path;
         inner.Unmerge(layer);
     }
 

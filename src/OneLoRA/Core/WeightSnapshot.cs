@@ -22,6 +22,8 @@ internal sealed class WeightSnapshot : IDisposable
 
     public static WeightSnapshot Take(Linear layer)
     {
+        // The scope takes the detach() aliases; the copies are detached from it.
+        using var scope = NewDisposeScope();
         using (no_grad())
             return new WeightSnapshot(layer.weight!.detach().clone().DetachFromDisposeScope(),
                 layer.bias?.detach().clone().DetachFromDisposeScope());

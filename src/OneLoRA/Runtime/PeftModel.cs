@@ -1,6 +1,9 @@
 using System;
 using System.Collections.Generic;
+using System.IO;
 using System.Linq;
+using System.Text.RegularExpressions;
+using OneLoRA.Serialization;
 using OneLoRA.Targeting;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -9,7 +12,7 @@ namespace OneLoRA;
 
 /// <summary>
 /// The Linear layers of a module that a pair of Targets/Exclude glob lists selects, with what did not match.
-/// Built by <see cref="PeftModel.Select"/>; pass it to <see cref="PeftModel.Attach(nn.Module, TargetSelection, IPeftMethod)"/>.
+/// Built by <see cref="PeftModel.Select(nn.Module, string, string)"/>; pass it to <see cref="PeftModel.Attach(nn.Module, TargetSelection, IPeftMethod)"/>.
 /// </summary>
 /// <param name="Targets">The target glob list as given.</param>
 /// <param name="Exclude">The exclude glob list as given.</param>
@@ -48,13 +51,58 @@ public sealed record TargetSelection(
 /// </remarks>
 public static class PeftModel
 {
-    /// <summary>Selects the Linear layers of <paramref name="module"/> matched by the globs, without attaching.</summary>
-    public static TargetSelection Select(nn.Module module, string targets, string exclude = "")
+    /// <summary>Prefix of a Targets/Exclude value that is one regex matching whole dotted paths (PEFT's string target_modules).</summary>
+    public const string RegexPrefix = "regex:";
+
+    /// <summary>
+    /// Selects the Linear layers of <paramref name="module"/> matched by the globs, without attaching. <paramref name="targets"/>
+    /// may also be <c>all-linear</c> (every Linear layer) or <c>regex:&lt;pattern&gt;</c>; <paramref name="exclude"/> may be <c>regex:&lt;pattern&gt;</c>.
+    /// </summary>
+    /// <exception cref="ArgumentException">A regex does not parse.</exception>
+    public static TargetSelection Select(nn.Module module, string targets, string exclude = "") =>
+        Select(module, targets, exclude, _ => true);
+
+    /// <summary>
+    /// Selects the layers <paramref name="options"/> target: Targets/Exclude as in <see cref="Select(nn.Module, string, string)"/>,
+    /// then PEFT's <c>modules_to_save</c> (<see cref="PeftOptions.ModulesToSave"/>, never adapted) and <c>layers_to_transform</c>
+    /// (<see cref="PeftOptions.LayersToTransform"/>, <see cref="PeftOptions.LayersPattern"/>; not with a regex, as in PEFT).
+    /// </summary>
+    public static TargetSelection Select(nn.Module module, PeftOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        var filter = PeftTargets.Create(["*"], false, [], false, TargetGlob.Split(options.ModulesToSave ?? ""),
+            IsRegex(options.Targets) ? [] : options.LayersToTransform ?? [], TargetGlob.Split(options.LayersPattern ?? ""));
+        // As in PEFT, a path named exactly by a target entry is adapted whatever layers_to_transform says.
+        var exact = IsRegex(options.Targets) ? [] : TargetGlob.Split(options.Targets ?? "").Where(t => t.IndexOfAny(['*', '?']) < 0).ToHashSet(StringComparer.Ordinal);
+        return Select(module, options.Targets ?? "", options.Exclude ?? "", p => filter.Passes(p) || (exact.Contains(p) && !filter.IsModuleToSavePath(p)));
+    }
+
+    private static bool IsRegex(string? value) => value is not null && value.StartsWith(RegexPrefix, StringComparison.Ordinal);
+
+    private static Func<string, string[], bool> Matcher(string pattern, string field)
+    {
+        if (IsRegex(pattern))
+        {
+            var body = pattern[RegexPrefix.Length..];
+            Regex regex;
+            try { regex = new Regex($"^(?:{body})$", RegexOptions.CultureInvariant | RegexOptions.Singleline, TimeSpan.FromSeconds(1)); }
+            catch (ArgumentException e) { throw new ArgumentException($"{field} regex '{body}' does not parse: {e.Message}", field, e); }
+            return (path, _) => regex.IsMatch(path);
+        }
+        if (string.Equals(pattern, PeftTargets.AllLinear, StringComparison.OrdinalIgnoreCase)) return (_, _) => true;
+        return (_, names) => MatchesAny(pattern, names);
+    }
+
+    private static TargetSelection Select(nn.Module module, string targets, string exclude, Func<string, bool> filter)
     {
         ArgumentNullException.ThrowIfNull(module);
         TorchRuntime.EnsureLoaded();
-        var targetPatterns = TargetGlob.Split(targets ?? "");
-        var excludePatterns = TargetGlob.Split(exclude ?? "");
+        // A regex or all-linear is one pattern (it may hold ';'); globs are ';'-separated.
+        var targetPatterns = IsRegex(targets) || string.Equals(targets?.Trim(), PeftTargets.AllLinear, StringComparison.OrdinalIgnoreCase)
+            ? [targets!.Trim()] : TargetGlob.Split(targets ?? "");
+        var excludePatterns = IsRegex(exclude) ? [exclude!] : TargetGlob.Split(exclude ?? "");
+        var targetMatchers = targetPatterns.Select(p => Matcher(p, "Targets")).ToArray();
+        var excludeMatchers = excludePatterns.Select(p => Matcher(p, "Exclude")).ToArray();
 
         var candidates = LinearLayers(module);
         var targetHits = new bool[targetPatterns.Length];
@@ -65,12 +113,12 @@ public static class PeftModel
             var names = NamesOf(path, layer);
             bool targeted = false;
             for (int i = 0; i < targetPatterns.Length; i++)
-                if (MatchesAny(targetPatterns[i], names)) { targetHits[i] = true; targeted = true; }
+                if (targetMatchers[i](path, names)) { targetHits[i] = true; targeted = true; }
             if (!targeted) continue;
             bool excluded = false;
             for (int i = 0; i < excludePatterns.Length; i++)
-                if (MatchesAny(excludePatterns[i], names)) { excludeHits[i] = true; excluded = true; }
-            if (!excluded) selected.Add(new TargetLayer(path, layer));
+                if (excludeMatchers[i](path, names)) { excludeHits[i] = true; excluded = true; }
+            if (!excluded && filter(path)) selected.Add(new TargetLayer(path, layer));
         }
 
         return new TargetSelection(
@@ -90,16 +138,98 @@ public static class PeftModel
     public static PeftAttachment Attach(nn.Module module, IPeftMethod method, string targets = "*", string exclude = "") =>
         Attach(module, Select(module, targets, exclude), method);
 
-    /// <summary>Attaches the method named in <paramref name="options"/> (via <see cref="PeftMethods"/>) to the layers its Targets/Exclude select.</summary>
-    /// <exception cref="ArgumentException">Unknown method name.</exception>
+    /// <summary>
+    /// Attaches the method named in <paramref name="options"/> (via <see cref="PeftMethods"/>) to the layers
+    /// <see cref="Select(nn.Module, PeftOptions)"/> picks, and trains the <see cref="PeftOptions.ModulesToSave"/> in full.
+    /// </summary>
+    /// <exception cref="ArgumentException">Unknown method name, or an option out of range.</exception>
     /// <exception cref="InvalidOperationException">No Linear layer matched.</exception>
     public static PeftAttachment Attach(nn.Module module, PeftOptions options)
     {
         ArgumentNullException.ThrowIfNull(options);
-        return Attach(module, PeftMethods.Create(options), options.Targets, options.Exclude);
+        var selection = Select(module, options);
+        var attachment = Attach(module, selection, PeftMethods.Create(options));
+        TrainModulesToSave(attachment, TargetGlob.Split(options.ModulesToSave ?? ""));
+        return attachment;
     }
 
-    /// <summary>Attaches <paramref name="method"/> to a selection made by <see cref="Select"/> on the same module.</summary>
+    /// <summary>
+    /// PEFT's <c>PeftModel.from_pretrained</c>: reads the method and every option from <c>adapter_config.json</c> in
+    /// <paramref name="adapterDirectory"/> (its subfolder <paramref name="adapterName"/> for a non-default name), attaches
+    /// that method to the layers the config's target_modules / exclude_modules / layers_to_transform select by PEFT's rule
+    /// (<see cref="PeftTargets"/>), trains its modules_to_save in full, and loads the values. With
+    /// <paramref name="isTrainable"/> false (PEFT's default) every adapter and extra parameter is frozen and the model is put
+    /// in eval mode.
+    /// </summary>
+    /// <remarks>
+    /// Everything readable without attaching (config fields, target layers, the tensor file's header) is checked first; a
+    /// problem then leaves the model untouched. A tensor file that does not fit the adapters created (a missing or mis-shaped
+    /// key) is found after attaching: the model then carries fresh, unloaded adapters and should be discarded.
+    /// </remarks>
+    /// <exception cref="FileNotFoundException">A file of the adapter directory is missing.</exception>
+    /// <exception cref="AdapterLoadException">An unsupported field or value, no layer selected, or tensors that do not fit.</exception>
+    /// <exception cref="SafetensorsFormatException">The tensor file breaks the format.</exception>
+    /// <exception cref="InvalidOperationException">The model already has adapters.</exception>
+    public static PeftAttachment FromPretrained(nn.Module model, string adapterDirectory, bool isTrainable = false,
+        string adapterName = AdapterFiles.DefaultAdapterName, bool allowNonFinite = false)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        TorchRuntime.EnsureLoaded();
+        var source = AdapterFiles.AdapterDirectory(adapterDirectory, adapterName);
+        var configPath = Path.Combine(source, AdapterFiles.ConfigFileName);
+        var weightsPath = Path.Combine(source, AdapterFiles.WeightsFileName);
+        foreach (var required in new[] { configPath, weightsPath })
+            if (!File.Exists(required))
+                throw new FileNotFoundException(
+                    $"Adapter directory '{source}' has no {Path.GetFileName(required)}; expected {AdapterFiles.ConfigFileName} and {AdapterFiles.WeightsFileName} (written by SaveAdapters or PEFT's save_pretrained).", required);
+
+        var config = AdapterConfig.Read(configPath);
+        var options = config.ToOptions();
+        var rule = config.Targets();
+        IPeftMethod method;
+        try { method = PeftMethods.Create(options); }
+        catch (ArgumentException e) { throw new AdapterLoadException(configPath, e.Message); }
+
+        var candidates = LinearLayers(model);
+        var layers = candidates.Where(c => rule.Selects(c.Path)).ToList();
+        var target = AdapterConfig.Raw(config["target_modules"]!.Value);
+        if (layers.Count == 0)
+            throw new AdapterLoadException(configPath,
+                $"target_modules {target} selects no Linear layer of {model.GetType().Name}. Linear layers: {(candidates.Count == 0 ? "(none)" : string.Join(", ", candidates.Select(c => c.Path)))}.");
+        using (Safetensors.Open(weightsPath)) { }
+
+        var selection = new TargetSelection(target, config["exclude_modules"] is { } ex ? AdapterConfig.Raw(ex) : "", layers,
+            candidates.Select(c => c.Path).ToList(), [], []);
+        var attachment = Attach(model, selection, method);
+        TrainModulesToSave(attachment, rule.ModulesToSave);
+        attachment.Load(adapterDirectory, adapterName, allowNonFinite);
+        if (!isTrainable)
+        {
+            foreach (var p in attachment.TrainableParameters().ToList()) p.requires_grad = false;
+            model.eval();
+        }
+        return attachment;
+    }
+
+    /// <summary>Trains every module named by PEFT's modules_to_save rule (the path or a path suffix) in full.</summary>
+    private static void TrainModulesToSave(PeftAttachment attachment, IReadOnlyList<string> names)
+    {
+        if (names.Count == 0) return;
+        var rule = PeftTargets.Create([], false, [], false, names, [], []);
+        var adapted = attachment.Layers.Select(l => l.Path).ToHashSet(StringComparer.Ordinal);
+        var matched = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var (path, child) in attachment.Root.named_modules())
+        {
+            if (path.Length == 0 || child is LinearAdapter || !rule.IsModuleToSave(path) || adapted.Contains(path)) continue;
+            // A module inside one already trained in full is covered by it.
+            if (matched.Any(m => path.StartsWith(m + ".", StringComparison.Ordinal))) continue;
+            attachment.TrainFully(path, child);
+            matched.Add(path);
+        }
+        // A name matching nothing is ignored, as PEFT does (its SEQ_CLS task adds both "classifier" and "score").
+    }
+
+    /// <summary>Attaches <paramref name="method"/> to a selection made by <see cref="Select(nn.Module, string, string)"/> on the same module.</summary>
     /// <exception cref="InvalidOperationException">The selection is empty; the message lists the Linear paths that exist.</exception>
     public static PeftAttachment Attach(nn.Module module, TargetSelection selection, IPeftMethod method)
     {
@@ -118,7 +248,7 @@ public static class PeftModel
     }
 
     /// <summary>Every Linear layer under <paramref name="module"/> once, skipping layers inside adapters.</summary>
-    private static List<TargetLayer> LinearLayers(nn.Module module)
+    internal static List<TargetLayer> LinearLayers(nn.Module module)
     {
         var result = new List<TargetLayer>();
         var seen = new HashSet<Linear>(ReferenceEqualityComparer.Instance);

@@ -86,6 +86,7 @@ public static class Safetensors
     /// <exception cref="SafetensorsFormatException">The file breaks the format.</exception>
     public static Dictionary<string, Tensor> Load(string path)
     {
+        TorchRuntime.EnsureLoaded();
         using var file = Open(path);
         return file.ReadAll();
     }

@@ -18,7 +18,7 @@ internal static class StateTransfer
 {
     public static void Load(SafetensorsFile file, IReadOnlyList<StateSlot> slots,
         Func<IReadOnlyList<string>, IReadOnlyList<string>, IReadOnlyList<TensorMismatch>, Exception> mismatch,
-        Func<string, Exception> refuse, bool allowNonFinite)
+        Func<string, Exception> refuse, bool allowNonFinite, Action? beforeCopy = null)
     {
         var expected = slots.ToDictionary(s => s.Key, StringComparer.Ordinal);
         var missing = slots.Select(s => s.Key).Where(k => !file.Contains(k)).Order(StringComparer.Ordinal).ToList();
@@ -36,6 +36,8 @@ internal static class StateTransfer
         }
         if (missing.Count + unexpected.Count + mismatched.Count > 0)
             throw mismatch(missing, unexpected, mismatched);
+        // The caller's last check (e.g. config fields) runs once the keys are known to fit, before anything is read.
+        beforeCopy?.Invoke();
 
         using var scope = NewDisposeScope();
         var staged = slots.Select(s => (s.Key, Source: file.Read(s.Key), s.Targets)).ToList();

@@ -3,11 +3,12 @@
 // libLibTorchSharp.so was linked with GCC 13+ headers, which reference one iostream marker symbol,
 // _ZSt21ios_base_library_initv, at version GLIBCXX_3.4.32. Older libstdc++ (Debian 12: up to 3.4.30)
 // lacks that version, so dlopen fails although nothing ever calls the symbol. We make that one
-// reference optional, in place, on the copy in the build output:
+// reference optional, on a copy written for the build output:
 //   1. .dynsym:      the symbol's binding becomes STB_WEAK;
 //   2. .gnu.version: its version index becomes VER_NDX_GLOBAL (1);
 //   3. .gnu.version_r: the GLIBCXX_3.4.32 requirement gets VER_FLG_WEAK.
-// No byte count changes. This file is compiled twice: inline by MSBuild (RoslynCodeTaskFactory, which
+// No byte count changes. The build writes the patched copy into obj/ once per package file (MSBuild Inputs/Outputs)
+// and lets the SDK copy it to bin/ and publish/ like any other copy-local file. This file is compiled twice: inline by MSBuild (RoslynCodeTaskFactory, which
 // needs C# 7.3 and the task class below) and into the tests with ONELORA_PATCHER_NO_TASK defined.
 using System;
 using System.Collections.Generic;
@@ -86,6 +87,26 @@ namespace OneLoRA.Build
             File.WriteAllBytes(tmp, bytes);
             File.Copy(tmp, path, true);   // File.Move with overwrite is not in netstandard2.0
             File.Delete(tmp);
+            return outcome;
+        }
+
+        /// <summary>
+        /// Writes a patched copy of <paramref name="source"/> to <paramref name="destination"/> (temp file + rename, so
+        /// a failure leaves no half-written file); the source is never changed. A library that does not reference the
+        /// symbol, or is already patched, is copied as it is.
+        /// </summary>
+        public static PatchOutcome CopyPatched(string source, string destination)
+        {
+            var bytes = File.ReadAllBytes(source);
+            var outcome = Apply(bytes);
+            var dir = Path.GetDirectoryName(Path.GetFullPath(destination));
+            if (!string.IsNullOrEmpty(dir)) Directory.CreateDirectory(dir);
+            var tmp = destination + ".onelora-tmp";
+            File.Copy(source, tmp, true);   // keeps the file mode (the package ships it executable)
+            using (var stream = new FileStream(tmp, FileMode.Open, FileAccess.Write))
+                stream.Write(bytes, 0, bytes.Length);
+            if (File.Exists(destination)) File.Delete(destination);
+            File.Move(tmp, destination);
             return outcome;
         }
 
@@ -247,7 +268,12 @@ namespace OneLoRA.Build
     }
 
 #if !ONELORA_PATCHER_NO_TASK
-    /// <summary>MSBuild task: patches each given libLibTorchSharp.so when the system libstdc++ needs it.</summary>
+    /// <summary>
+    /// MSBuild task: writes a patched copy of each libLibTorchSharp.so in <see cref="Libraries"/> (the package's file,
+    /// never changed) to its <c>PatchedPath</c> metadata. Always patches, whatever the build machine's libstdc++: the
+    /// output may run elsewhere, and where libstdc++ has GLIBCXX_3.4.32 the patched reference binds exactly as before
+    /// (see OneLoRA.targets).
+    /// </summary>
     public class PatchLibTorchSharp : Microsoft.Build.Utilities.Task
     {
         [Microsoft.Build.Framework.Required]
@@ -255,25 +281,35 @@ namespace OneLoRA.Build
 
         public override bool Execute()
         {
-            if (Libraries == null || Libraries.Length == 0) return true;
-            if (GlibcxxCompatPatch.LibStdCxxProvides(GlibcxxCompatPatch.RequiredVersion, GlibcxxCompatPatch.DefaultLibStdCxxPaths))
-            {
-                Log.LogMessage(Microsoft.Build.Framework.MessageImportance.Low,
-                    "OneLoRA: system libstdc++ provides " + GlibcxxCompatPatch.RequiredVersion + "; libLibTorchSharp.so left as shipped.");
-                return true;
-            }
+            if (Libraries == null) return true;
             foreach (var item in Libraries)
             {
-                var path = item.ItemSpec;
+                var source = item.GetMetadata("FullPath");
+                var destination = item.GetMetadata("PatchedPath");
+                if (string.IsNullOrEmpty(destination))
+                {
+                    Log.LogError("OneLoRA: no PatchedPath for " + source + ".");
+                    continue;
+                }
                 try
                 {
-                    var outcome = GlibcxxCompatPatch.Apply(path);
-                    Log.LogMessage(outcome == PatchOutcome.Patched ? Microsoft.Build.Framework.MessageImportance.Normal : Microsoft.Build.Framework.MessageImportance.Low,
-                        "OneLoRA: " + path + ": " + outcome + " (GLIBCXX_3.4.32 compatibility for this system's libstdc++).");
+                    var outcome = GlibcxxCompatPatch.CopyPatched(source, destination);
+                    Log.LogMessage(Microsoft.Build.Framework.MessageImportance.Normal,
+                        "OneLoRA: " + destination + ": " + outcome + " (GLIBCXX_3.4.32 made optional; source " + source + " unchanged).");
                 }
                 catch (Exception e)
                 {
-                    Log.LogWarning("OneLoRA: could not patch " + path + " for this system's libstdc++ (" + e.Message + "); TorchSharp may fail to load.");
+                    Log.LogWarning(null, "OLORA102", null, null, 0, 0, 0, 0,
+                        "OneLoRA: could not write a patched copy of " + source + " (" + e.Message + "); copied it unpatched, so TorchSharp may fail to load where libstdc++ lacks GLIBCXX_3.4.32.");
+                    try
+                    {
+                        Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(destination)));
+                        File.Copy(source, destination, true);
+                    }
+                    catch (Exception copyError)
+                    {
+                        Log.LogError("OneLoRA: could not copy " + source + " to " + destination + ": " + copyError.Message);
+                    }
                 }
             }
             return !Log.HasLoggedErrors;

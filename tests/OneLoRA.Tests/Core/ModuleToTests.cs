@@ -13,6 +13,8 @@ namespace OneLoRA.Tests.Core;
 /// </summary>
 public sealed class ModuleToTests
 {
+    private readonly Generator g = TestRng.Create(23);
+
     public static IEnumerable<object[]> Methods() => PeftMethods.Names.Select(n => new object[] { n });
 
     [Theory]
@@ -26,14 +28,14 @@ public sealed class ModuleToTests
 
         Assert.All(mlp.named_parameters(), p => Assert.Equal(ScalarType.Float64, p.parameter.dtype));
         Assert.All(mlp.TrainableParameters(), p => Assert.Equal(ScalarType.Float64, p.dtype));
-        var y = mlp.forward(randn(3, 8, dtype: ScalarType.Float64));
+        var y = mlp.forward(randn(3, 8, dtype: ScalarType.Float64, generator: g));
         Assert.Equal(ScalarType.Float64, y.dtype);
     }
 
     [Fact]
     public void Adapter_of_a_layer_inside_a_Sequential_is_converted_and_listed()
     {
-        var net = new Wrapper();
+        var net = new Wrapper().Init(g);
         var layer = (Linear)net.body[0];
         var attachment = Peft.Attach(net, [new TargetLayer("body.0", layer)], PeftMethods.Create("OneLoRA"));
 
@@ -41,7 +43,7 @@ public sealed class ModuleToTests
         Assert.Contains(net.named_parameters(), p => p.name == "body_0_onelora.b");
         net.to(ScalarType.Float64);
         Assert.Equal(ScalarType.Float64, attachment.TrainableParameters().Single().dtype);
-        Assert.Equal(ScalarType.Float64, net.body.call(randn(2, 4, dtype: ScalarType.Float64)).dtype);
+        Assert.Equal(ScalarType.Float64, net.body.call(randn(2, 4, dtype: ScalarType.Float64, generator: g)).dtype);
     }
 
     private sealed class Wrapper : nn.Module<Tensor, Tensor>

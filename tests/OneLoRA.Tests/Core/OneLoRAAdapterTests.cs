@@ -11,6 +11,8 @@ namespace OneLoRA.Tests.Core;
 /// <summary>1LoRA numerics against independent computations (managed float64 loops, explicit ΔW).</summary>
 public sealed class OneLoRAAdapterTests
 {
+    private readonly Generator g = TestRng.Create(17);
+
     private const int K = 5, D = 3;
 
     private static (OneLayer Model, OneLoRAAdapter Adapter) Attached(int k = K, int d = D, bool bias = true, ScalarType dtype = ScalarType.Float64, PeftOptions? options = null)
@@ -24,13 +26,13 @@ public sealed class OneLoRAAdapterTests
     public void Forward_equals_W0x_plus_bias_plus_b_times_feature_sum()
     {
         var (model, adapter) = Attached();
-        Set(adapter.B, tensor(new[] { 0.5, -1.25, 2.0 }, dtype: ScalarType.Float64));
-        manual_seed(3);
-        var x = randn(4, K, dtype: ScalarType.Float64);
+        Set(adapter.DecompressionVector, tensor(new[] { 0.5, -1.25, 2.0 }, dtype: ScalarType.Float64));
+        using var g = TestRng.Create(3);
+        var x = randn(4, K, dtype: ScalarType.Float64, generator: g);
 
         var y = Values(model.forward(x));
 
-        var w = Values(model.fc.weight!); var beta = Values(model.fc.bias!); var b = Values(adapter.B); var xs = Values(x);
+        var w = Values(model.fc.weight!); var beta = Values(model.fc.bias!); var b = Values(adapter.DecompressionVector); var xs = Values(x);
         for (int n = 0; n < 4; n++)
             for (int i = 0; i < D; i++)
             {
@@ -44,8 +46,8 @@ public sealed class OneLoRAAdapterTests
     public void Fresh_adapter_leaves_the_model_unchanged()
     {
         var (model, adapter) = Attached();
-        Assert.All(Values(adapter.B), v => Assert.Equal(0.0, v));
-        var x = randn(2, K, dtype: ScalarType.Float64);
+        Assert.All(Values(adapter.DecompressionVector), v => Assert.Equal(0.0, v));
+        var x = randn(2, K, dtype: ScalarType.Float64, generator: g);
         Assert.Equal(Values(model.fc.forward(x)), Values(model.forward(x)));
     }
 
@@ -53,13 +55,13 @@ public sealed class OneLoRAAdapterTests
     public void Gradient_of_b_is_the_sum_over_tokens_of_feature_sum_times_upstream_gradient()
     {
         var (model, adapter) = Attached();
-        manual_seed(5);
-        var x = randn(2, 3, K, dtype: ScalarType.Float64);       // batch × tokens × features
-        var g = randn(2, 3, D, dtype: ScalarType.Float64);       // dL/dy
+        using var g = TestRng.Create(5);
+        var x = randn(2, 3, K, dtype: ScalarType.Float64, generator: g);       // batch × tokens × features
+        var upstream = randn(2, 3, D, dtype: ScalarType.Float64, generator: g);       // dL/dy
 
-        (model.forward(x) * g).sum().backward();
+        (model.forward(x) * upstream).sum().backward();
 
-        var xs = Values(x); var gs = Values(g); var grad = Values(adapter.B.grad!);
+        var xs = Values(x); var gs = Values(upstream); var grad = Values(adapter.DecompressionVector.grad!);
         for (int i = 0; i < D; i++)
         {
             double expected = 0;
@@ -77,22 +79,22 @@ public sealed class OneLoRAAdapterTests
     public void Only_b_receives_gradients()
     {
         var (model, adapter) = Attached();
-        model.forward(randn(4, K, dtype: ScalarType.Float64)).pow(2).sum().backward();
+        model.forward(randn(4, K, dtype: ScalarType.Float64, generator: g)).pow(2).sum().backward();
 
-        Assert.NotNull(adapter.B.grad);
+        Assert.NotNull(adapter.DecompressionVector.grad);
         Assert.False(model.fc.weight!.requires_grad);
         Assert.False(model.fc.bias!.requires_grad);
         Assert.Null(model.fc.weight.grad);
         Assert.Null(model.fc.bias.grad);
-        Assert.Equal([adapter.B.Handle], model.TrainableParameters().Select(p => p.Handle));
+        Assert.Equal([adapter.DecompressionVector.Handle], model.TrainableParameters().Select(p => p.Handle));
     }
 
     [Fact]
     public void Merged_forward_equals_unmerged_forward()
     {
         var (model, adapter) = Attached(64, 32, dtype: ScalarType.Float32);
-        Set(adapter.B, randn(32));
-        var x = randn(8, 64);
+        Set(adapter.DecompressionVector, randn(32, generator: g));
+        var x = randn(8, 64, generator: g);
         var unmerged = Values(model.forward(x));
 
         model.Adapters().Merge();
@@ -109,9 +111,9 @@ public sealed class OneLoRAAdapterTests
     public void Merge_adds_b_to_every_entry_of_its_row_and_unmerge_restores_W0()
     {
         var (model, adapter) = Attached(64, 32, dtype: ScalarType.Float32);
-        Set(adapter.B, randn(32));
+        Set(adapter.DecompressionVector, randn(32, generator: g));
         var w0 = Values(model.fc.weight!);
-        var b = Values(adapter.B);
+        var b = Values(adapter.DecompressionVector);
 
         model.Adapters().Merge();
         var wm = Values(model.fc.weight!);
@@ -130,8 +132,8 @@ public sealed class OneLoRAAdapterTests
     public void Merge_of_a_bfloat16_layer_is_computed_in_float32()
     {
         var (model, adapter) = Attached(16, 8, dtype: ScalarType.BFloat16);
-        Set(adapter.B, randn(8, dtype: ScalarType.BFloat16));
-        var expected = (model.fc.weight!.to(ScalarType.Float32) + adapter.B.to(ScalarType.Float32).unsqueeze(1)).to(ScalarType.BFloat16);
+        Set(adapter.DecompressionVector, randn(8, dtype: ScalarType.BFloat16, generator: g));
+        var expected = (model.fc.weight!.to(ScalarType.Float32) + adapter.DecompressionVector.to(ScalarType.Float32).unsqueeze(1)).to(ScalarType.BFloat16);
 
         model.Adapters().Merge();
 
@@ -154,8 +156,8 @@ public sealed class OneLoRAAdapterTests
     public void Call_path_runs_hooks_and_the_adapter_once()
     {
         var (model, adapter) = Attached();
-        Set(adapter.B, tensor(new[] { 1.0, 2.0, 3.0 }, dtype: ScalarType.Float64));
-        var x = randn(2, K, dtype: ScalarType.Float64);
+        Set(adapter.DecompressionVector, tensor(new[] { 1.0, 2.0, 3.0 }, dtype: ScalarType.Float64));
+        var x = randn(2, K, dtype: ScalarType.Float64, generator: g);
         var expected = Values(model.forward(x));                   // forward interceptor path
         Tensor? seenByUserHook = null;
         model.fc.register_forward_hook((_, _, output) => { seenByUserHook = output.detach().clone(); return output; });
@@ -182,15 +184,15 @@ public sealed class OneLoRAAdapterTests
     public void Feature_sum_follows_to_and_saves_nothing_beyond_b()
     {
         var (model, adapter) = Attached(dtype: ScalarType.Float32);
-        Set(adapter.B, tensor(new[] { 0.5f, -1.25f, 2.0f }));
-        var x32 = randn(2, K);
+        Set(adapter.DecompressionVector, tensor(new[] { 0.5f, -1.25f, 2.0f }));
+        var x32 = randn(2, K, generator: g);
         model.forward(x32);                                    // makes the float32 ones vector
         Assert.Equal(["fc.weight", "fc.bias", "fc_onelora.b"], model.state_dict().Keys);
 
         model.to(ScalarType.Float64);
 
-        var x = randn(2, K, dtype: ScalarType.Float64);
-        var w = Values(model.fc.weight!); var beta = Values(model.fc.bias!); var b = Values(adapter.B); var xs = Values(x);
+        var x = randn(2, K, dtype: ScalarType.Float64, generator: g);
+        var w = Values(model.fc.weight!); var beta = Values(model.fc.bias!); var b = Values(adapter.DecompressionVector); var xs = Values(x);
         var y = Values(model.forward(x));
         for (int i = 0; i < D; i++)
         {
@@ -233,10 +235,10 @@ public sealed class OneLoRAAdapterTests
         Assert.False(adapter.CompressionVector!.requires_grad);
         Assert.DoesNotContain(adapter.CompressionVector.Handle, model.TrainableParameters().Select(p => p.Handle));
 
-        Set(adapter.B, tensor(new[] { 0.5, -1.0, 2.0 }, dtype: ScalarType.Float64));
-        var x = randn(3, K, dtype: ScalarType.Float64);
+        Set(adapter.DecompressionVector, tensor(new[] { 0.5, -1.0, 2.0 }, dtype: ScalarType.Float64));
+        var x = randn(3, K, dtype: ScalarType.Float64, generator: g);
         var y = Values(model.forward(x));
-        var w = Values(model.fc.weight!); var beta = Values(model.fc.bias!); var b = Values(adapter.B); var xs = Values(x);
+        var w = Values(model.fc.weight!); var beta = Values(model.fc.bias!); var b = Values(adapter.DecompressionVector); var xs = Values(x);
         for (int n = 0; n < 3; n++)
             for (int i = 0; i < D; i++)
             {

@@ -10,8 +10,7 @@ internal static class TestModels
 {
     public static Linear Layer(int k, int d, bool bias = true, ScalarType dtype = ScalarType.Float64, int seed = 1)
     {
-        manual_seed(seed);
-        return nn.Linear(k, d, hasBias: bias, dtype: dtype);
+        return nn.Linear(k, d, hasBias: bias, dtype: dtype).Init(seed);
     }
 
     public static double[] Values(Tensor t) => t.detach().to(ScalarType.Float64).contiguous().data<double>().ToArray();
@@ -47,11 +46,11 @@ internal sealed class Mlp : nn.Module<Tensor, Tensor>
 
     public Mlp(int k, int hidden, int d, ScalarType dtype = ScalarType.Float32, int seed = 7) : base(nameof(Mlp))
     {
-        manual_seed(seed);
         norm = nn.LayerNorm(k, dtype: dtype);
         fc1 = nn.Linear(k, hidden, dtype: dtype);
         fc2 = nn.Linear(hidden, d, dtype: dtype);
         RegisterComponents();
+        this.Init(seed);
     }
 
     public TargetLayer[] Targets => [new("fc1", fc1), new("fc2", fc2)];

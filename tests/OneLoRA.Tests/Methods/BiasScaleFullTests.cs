@@ -18,8 +18,8 @@ public sealed class BiasScaleFullTests
     [Fact]
     public void BitFit_holds_the_bias_itself_and_creates_one_for_bias_free_layers_only_while_merged()
     {
-        manual_seed(101);
-        using var model = new TinyNet(6, 10, 5);
+        using var g = TestRng.Create(101);
+        using var model = new TinyNet(6, 10, 5, seed: 101);
         var b0 = model.Fc1.bias!.detach().clone();
         var attachment = model.Attach(PeftMethods.Create("bitfit"));
         var fc1 = (BitFitAdapter)attachment["fc1"];
@@ -27,7 +27,7 @@ public sealed class BiasScaleFullTests
         Assert.Equal(0.0, MaxAbs(fc1.Bias, b0));
         Assert.Equal(0.0, fc2.Bias.abs().max().item<double>());
         Assert.Equal("bitfit_bias", Assert.Single(fc1.AdapterTensors()).Key);
-        Perturb(fc2);
+        Perturb(fc2, g);
         attachment.Merge();
         Assert.Equal(0.0, MaxAbs(model.Fc2.bias!, fc2.Bias));
         Assert.False(model.Fc2.bias!.requires_grad);
@@ -53,13 +53,13 @@ public sealed class BiasScaleFullTests
     [Fact]
     public void Zero_scale_rows_are_restored_exactly_on_unmerge()
     {
-        manual_seed(102);
-        using var model = new TinyNet(6, 10, 5);
+        using var g = TestRng.Create(102);
+        using var model = new TinyNet(6, 10, 5, seed: 102);
         var w1 = model.Fc1.weight!.detach().clone();
         var w2 = model.Fc2.weight!.detach().clone();
         var attachment = model.Attach(PeftMethods.Create(new PeftOptions { Method = "LoRA", TrainScale = true }));
-        foreach (var l in attachment.Layers) Perturb(l.Adapter);
-        var x = randn(3, 6, dtype: ScalarType.Float64);
+        foreach (var l in attachment.Layers) Perturb(l.Adapter, g);
+        var x = randn(3, 6, dtype: ScalarType.Float64, generator: g);
         using (no_grad())
         {
             ((ScaledAdapter)attachment["fc1"]).Gamma[2] = 0;
@@ -102,8 +102,8 @@ public sealed class BiasScaleFullTests
     [Fact]
     public void Full_trains_every_parameter_and_merge_changes_nothing()
     {
-        manual_seed(103);
-        using var model = new TinyNet(6, 10, 5);
+        using var g = TestRng.Create(103);
+        using var model = new TinyNet(6, 10, 5, seed: 103);
         var attachment = model.Attach(PeftMethods.Create("all"));
         Assert.IsType<FullMethod>(attachment.Method);
         Assert.All(model.parameters(), p => Assert.True(p.requires_grad));

@@ -15,8 +15,8 @@ public sealed class LowRankTests
     [Fact]
     public void LoRA_A_is_kaiming_uniform_and_B_zeros_with_PEFT_keys()
     {
-        manual_seed(91);
-        using var model = new SingleLinear(400, 30, dtype: ScalarType.Float32);
+        using var g = TestRng.Create(91);
+        using var model = new SingleLinear(400, 30, dtype: ScalarType.Float32, seed: 91);
         var lora = (LoRAAdapter)model.Attach(PeftMethods.Create(new PeftOptions { Method = "LoRA", Rank = 8 }))["lin"];
         var bound = 1 / Math.Sqrt(400);   // kaiming_uniform(a=√5): √(6/((1+5)·k)) = 1/√k
         var a = lora.LoraA.detach().to(ScalarType.Float64);
@@ -54,10 +54,10 @@ public sealed class LowRankTests
     [InlineData("MoRA1")]
     public void Dropout_acts_on_the_adapter_branch_in_training_only(string method)
     {
-        manual_seed(92);
-        using var model = new SingleLinear(64, 16);
+        using var g = TestRng.Create(92);
+        using var model = new SingleLinear(64, 16, seed: 92);
         var attachment = model.Attach(PeftMethods.Create(new PeftOptions { Method = method, Dropout = 0.5 }));
-        var x = randn(32, 64, dtype: ScalarType.Float64);
+        var x = randn(32, 64, dtype: ScalarType.Float64, generator: g);
         var w0 = model.Layer.weight!.detach().clone();
         var b0 = model.Layer.bias!.detach().clone();
         var baseOutput = x.mm(w0.t()) + b0;
@@ -66,7 +66,7 @@ public sealed class LowRankTests
         // Fresh adapters contribute nothing, dropout or not: the base path is never dropped.
         Assert.True(MaxAbs(model.forward(x), baseOutput) <= 1e-12, $"{method}: dropout touched the base path");
 
-        Perturb(attachment["lin"]);
+        Perturb(attachment["lin"], g);
         var t1 = model.forward(x).detach().clone();
         var t2 = model.forward(x).detach().clone();
         Assert.True(MaxAbs(t1, t2) > 1e-6, $"{method}: no dropout in training mode");
@@ -80,8 +80,8 @@ public sealed class LowRankTests
     [Fact]
     public void DoRA_magnitude_starts_as_row_norms_and_is_saved_under_PEFT_names()
     {
-        manual_seed(93);
-        using var model = new SingleLinear(12, 7);
+        using var g = TestRng.Create(93);
+        using var model = new SingleLinear(12, 7, seed: 93);
         var attachment = model.Attach(PeftMethods.Create(new PeftOptions { Method = "DoRA", Rank = 2 }));
         var dora = (DoRAAdapter)attachment["lin"];
         var w0 = model.Layer.weight!;
@@ -95,14 +95,14 @@ public sealed class LowRankTests
     [Fact]
     public void DoRA_gradients_treat_the_norm_as_a_constant()
     {
-        manual_seed(94);
-        using var model = new SingleLinear(9, 6);
+        using var g = TestRng.Create(94);
+        using var model = new SingleLinear(9, 6, seed: 94);
         var dora = (DoRAAdapter)model.Attach(PeftMethods.Create(new PeftOptions { Method = "DoRA", Rank = 2, Alpha = 3 }))["lin"];
-        Perturb(dora);
+        Perturb(dora, g);
         var w0 = model.Layer.weight!.detach();
         var b0 = model.Layer.bias!.detach();
-        var x = randn(5, 9, dtype: ScalarType.Float64);
-        var target = randn(5, 6, dtype: ScalarType.Float64);
+        var x = randn(5, 9, dtype: ScalarType.Float64, generator: g);
+        var target = randn(5, 6, dtype: ScalarType.Float64, generator: g);
         model.forward(x).sub(target).square().sum().backward();
 
         // Reference: W' = m/‖V‖·V with V = W0 + s·B·A, the norm computed from detached copies (DoRA §4.3).

@@ -10,6 +10,7 @@ using OneLoRA.Methods.LoRA;
 using OneLoRA.Methods.MoRA;
 using OneLoRA.Methods.OneLoRA;
 using OneLoRA.Methods.VeRA;
+using TorchSharp;
 using TorchSharp.Modules;
 using Xunit;
 using static TorchSharp.torch;
@@ -47,12 +48,19 @@ public static class MethodCases
     /// <summary>One row per case for [MemberData].</summary>
     public static IEnumerable<object[]> AllCases => All.Select(id => new object[] { id });
 
-    /// <summary>Adds Gaussian noise to every trainable parameter of an adapter so its contribution is not zero.</summary>
-    public static void Perturb(LinearAdapter adapter, double scale = 0.3)
+    /// <summary>
+    /// Adds Gaussian noise from <paramref name="g"/> to every trainable parameter of an adapter so its contribution is
+    /// not zero. LoRA's and DoRA's A are first redrawn from <paramref name="g"/> with their init, U(±1/√k): the library
+    /// draws them from the global RNG, which parallel tests share.
+    /// </summary>
+    public static void Perturb(LinearAdapter adapter, Generator g, double scale = 0.3)
     {
         using var _ = no_grad();
+        var inner = adapter is ScaledAdapter s ? s.Inner : adapter;
+        var a = inner switch { LoRAAdapter l => l.LoraA, DoRAAdapter d => d.LoraA, _ => null };
+        a?.uniform_(-1 / Math.Sqrt(a.shape[1]), 1 / Math.Sqrt(a.shape[1]), g);
         foreach (var p in adapter.TrainableParameters())
-            p.add_(randn_like(p).mul_(scale));
+            p.add_(randn(p.shape, dtype: p.dtype, device: p.device, generator: g).mul_(scale));
     }
 
     /// <summary>
@@ -74,7 +82,7 @@ public static class MethodCases
                     return (w * g.unsqueeze(1), b is null ? null : b * g);
                 }
             case OneLoRAAdapter o:
-                return (w0 + F(o.B).unsqueeze(1) * ones(1, k, dtype: ScalarType.Float64), b0);
+                return (w0 + F(o.DecompressionVector).unsqueeze(1) * ones(1, k, dtype: ScalarType.Float64), b0);
             case LoRAAdapter l:
                 return (w0 + l.Scaling * F(l.LoraB).mm(F(l.LoraA)), b0);
             case DoRAAdapter dora:
@@ -118,13 +126,15 @@ public sealed class SingleLinear : nn.Module<Tensor, Tensor>
 {
     private readonly Linear lin;
 
-    /// <summary>A k→d layer with random weights.</summary>
-    public SingleLinear(long k, long d, bool bias = true, ScalarType dtype = ScalarType.Float64) : base(nameof(SingleLinear))
+    /// <summary>A k→d layer with random weights drawn from <paramref name="seed"/> (bias ~ N(0, 0.5²)).</summary>
+    public SingleLinear(long k, long d, bool bias = true, ScalarType dtype = ScalarType.Float64, long seed = 1) : base(nameof(SingleLinear))
     {
         lin = nn.Linear(k, d, hasBias: bias, dtype: dtype);
-        if (bias)
-            using (no_grad()) lin.bias!.normal_(0, 0.5);
         RegisterComponents();
+        using var g = TestRng.Create(seed);
+        this.Init(g);
+        if (bias)
+            using (no_grad()) lin.bias!.normal_(0, 0.5, g);
     }
 
     /// <summary>The layer.</summary>
@@ -145,12 +155,13 @@ public sealed class TinyNet : nn.Module<Tensor, Tensor>
     private readonly Linear fc2;
 
     /// <summary>in → hidden → out.</summary>
-    public TinyNet(long input, long hidden, long output, ScalarType dtype = ScalarType.Float64) : base(nameof(TinyNet))
+    public TinyNet(long input, long hidden, long output, ScalarType dtype = ScalarType.Float64, long seed = 1) : base(nameof(TinyNet))
     {
         norm = nn.LayerNorm(input, dtype: dtype);
         fc1 = nn.Linear(input, hidden, dtype: dtype);
         fc2 = nn.Linear(hidden, output, hasBias: false, dtype: dtype);
         RegisterComponents();
+        this.Init(seed);
     }
 
     /// <summary>The norm layer.</summary>

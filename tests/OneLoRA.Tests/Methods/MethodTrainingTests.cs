@@ -58,11 +58,11 @@ public sealed class MethodTrainingTests
     [MemberData(nameof(GradientCases))]
     public void Gradients_reach_exactly_the_trained_parameters(string id)
     {
-        manual_seed(51);
-        using var model = new TinyNet(6, 10, 5);
+        using var g = TestRng.Create(51);
+        using var model = new TinyNet(6, 10, 5, seed: 51);
         var options = CaseOptions(id);
         var attachment = model.Attach(PeftMethods.Create(options));
-        foreach (var l in attachment.Layers) Perturb(l.Adapter);
+        foreach (var l in attachment.Layers) Perturb(l.Adapter, g);
         var expected = ExpectedTrainable(id, options);
 
         var trainable = model.named_parameters().Where(p => p.parameter.requires_grad).Select(p => p.name).ToHashSet();
@@ -70,7 +70,7 @@ public sealed class MethodTrainingTests
         var reported = attachment.NamedTrainableParameters().Select(p => p.Name).ToHashSet();
         Assert.True(expected.SetEquals(reported), $"{id}: attachment reports {{{string.Join(", ", reported.Order())}}}");
 
-        model.forward(randn(4, 6, dtype: ScalarType.Float64)).square().sum().backward();
+        model.forward(randn(4, 6, dtype: ScalarType.Float64, generator: g)).square().sum().backward();
         foreach (var (name, p) in model.named_parameters())
         {
             if (expected.Contains(name)) Assert.True(p.grad is not null, $"{id}: trained '{name}' got no gradient");
@@ -121,8 +121,8 @@ public sealed class MethodTrainingTests
     public void Short_training_run_lowers_the_transfer_loss(string id)
     {
         var task = TransferTask.Instance;
-        manual_seed(71);
-        using var model = new TinyNet(8, 16, 4);
+        using var g = TestRng.Create(71);
+        using var model = new TinyNet(8, 16, 4, seed: 71);
         model.load_state_dict(task.BaseState);
         var attachment = model.Attach(PeftMethods.Create(Options(id)));
         using var optimizer = optim.AdamW(attachment.TrainableParameters(), lr: 0.02);

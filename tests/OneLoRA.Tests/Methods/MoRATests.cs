@@ -29,11 +29,11 @@ public sealed class MoRATests
     [InlineData(6, 12, 8, 4)]
     public void Forward_and_merge_equal_the_reference_column_by_column(int type, long k, long d, long rHat)
     {
-        manual_seed(81 + type);
-        using var model = new SingleLinear(k, d);
+        using var g = TestRng.Create(81 + type);
+        using var model = new SingleLinear(k, d, seed: 81 + type);
         var layer = model.Layer;
         using var adapter = new MoRAAdapter(layer, type, rHat);
-        using (no_grad()) adapter.Matrix.copy_(randn(rHat, rHat, dtype: ScalarType.Float64));
+        using (no_grad()) adapter.Matrix.copy_(randn(rHat, rHat, dtype: ScalarType.Float64, generator: g));
         var reference = MoRAReference.DeltaWeight(type, adapter.Matrix, k, d);
         var w0 = layer.weight!.detach().clone();
 
@@ -42,7 +42,7 @@ public sealed class MoRATests
         for (int j = 0; j < k; j++)
             Assert.True(MaxAbs(columns[j], reference[.., j]) <= 1e-12, $"type {type}, k {k}, d {d}, r̂ {rHat}: column {j} off by {MaxAbs(columns[j], reference[.., j]):E2}");
 
-        var x = randn(6, k, dtype: ScalarType.Float64);
+        var x = randn(6, k, dtype: ScalarType.Float64, generator: g);
         var expected = x.mm((w0 + reference).t()) + layer.bias!;
         var adapted = adapter.Forward(layer, x);
         Assert.True(MaxAbs(adapted, expected) <= 1e-10);
@@ -57,16 +57,28 @@ public sealed class MoRATests
     }
 
     [Theory]
-    [InlineData(768, 768, 1, MoRARankRule.Paper, 1, 27)]
-    [InlineData(768, 768, 6, MoRARankRule.Paper, 1, 26)]
-    [InlineData(768, 3072, 1, MoRARankRule.Paper, 1, 55)]
-    [InlineData(768, 3072, 6, MoRARankRule.Paper, 1, 54)]
-    [InlineData(3072, 768, 1, MoRARankRule.Paper, 1, 27)]
+    [InlineData(768, 768, 1, MoRARankRule.Paper, 1, 28)]   // √768 = 27.71 → 28 (the paper's Table S9)
+    [InlineData(768, 768, 6, MoRARankRule.Paper, 1, 28)]
+    [InlineData(768, 3072, 1, MoRARankRule.Paper, 1, 55)]  // √3072 = 55.43 → 55
+    [InlineData(768, 3072, 6, MoRARankRule.Paper, 1, 54)]  // → even 54
+    [InlineData(3072, 768, 1, MoRARankRule.Paper, 1, 28)]
+    [InlineData(5, 12, 1, MoRARankRule.Paper, 1, 3)]       // √12 = 3.46 → 3
+    [InlineData(5, 13, 1, MoRARankRule.Paper, 1, 4)]       // √13 = 3.606 → 4: the first d that rounds up from 3
+    [InlineData(5, 20, 1, MoRARankRule.Paper, 1, 4)]       // √20 = 4.47 → 4
+    [InlineData(5, 21, 1, MoRARankRule.Paper, 1, 5)]       // √21 = 4.58 → 5
+    [InlineData(5, 21, 6, MoRARankRule.Paper, 1, 4)]
+    [InlineData(768, 768, 1, MoRARankRule.Floor, 1, 27)]
+    [InlineData(768, 768, 6, MoRARankRule.Floor, 1, 26)]
+    [InlineData(768, 3072, 1, MoRARankRule.Floor, 1, 55)]
+    [InlineData(768, 3072, 6, MoRARankRule.Floor, 1, 54)]
+    [InlineData(5, 20, 1, MoRARankRule.Floor, 1, 4)]
     [InlineData(768, 768, 1, MoRARankRule.MoRA, 8, 111)]   // √(1536·8) = 110.85 → 111
     [InlineData(768, 768, 6, MoRARankRule.MoRA, 8, 110)]
     [InlineData(4096, 4096, 1, MoRARankRule.MoRA, 8, 256)]
-    [InlineData(5, 2, 6, MoRARankRule.Paper, 1, 2)]        // ⌊√2⌋ = 1 → type 6 needs at least 2
-    [InlineData(5, 3, 1, MoRARankRule.Paper, 1, 1)]
+    [InlineData(5, 2, 6, MoRARankRule.Paper, 1, 2)]        // round(√2) = 1 → type 6 needs at least 2
+    [InlineData(5, 2, 6, MoRARankRule.Floor, 1, 2)]
+    [InlineData(5, 3, 1, MoRARankRule.Paper, 1, 2)]        // √3 = 1.73 → 2
+    [InlineData(5, 3, 1, MoRARankRule.Floor, 1, 1)]
     [InlineData(5, 16, 1, MoRARankRule.Paper, 1, 4)]
     public void Rank_rules(long k, long d, int type, MoRARankRule rule, int rank, long expected) =>
         Assert.Equal(expected, MoRAAdapter.RankHatFor(k, d, type, rule, rank));

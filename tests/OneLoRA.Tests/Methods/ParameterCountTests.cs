@@ -5,7 +5,7 @@ using static TorchSharp.torch;
 
 namespace OneLoRA.Tests.Methods;
 
-/// <summary>Trainable parameters per layer against the paper's Table 1 (r = 1, r̂ = ⌊√d⌋).</summary>
+/// <summary>Trainable parameters per layer against the paper's Table 1 (r = 1, r̂ = round(√d)).</summary>
 public sealed class ParameterCountTests
 {
     private static long TrainablePerLayer(string method, long k, long d, PeftOptions? options = null)
@@ -29,10 +29,14 @@ public sealed class ParameterCountTests
         Assert.Equal(d, TrainablePerLayer("BitFit", k, d));
         Assert.Equal(2 * d, TrainablePerLayer("DiffFit", k, d));
         Assert.Equal(k * d + d, TrainablePerLayer("Full", k, d));
-        // r̂ = ⌊√d⌋: ⌊√768⌋ = 27, ⌊√3072⌋ = 55; type 6 takes the even 26 / 54.
-        long rHat = d == 768 ? 27 : 55;
+        // Paper rule r̂ = round(√d): √768 = 27.71 → 28, √3072 = 55.43 → 55; type 6 takes the even 28 / 54.
+        long rHat = d == 768 ? 28 : 55, rHat6 = d == 768 ? 28 : 54;
         Assert.Equal(rHat * rHat, TrainablePerLayer("MoRA1", k, d));
-        Assert.Equal((rHat - 1) * (rHat - 1), TrainablePerLayer("MoRA6", k, d));
+        Assert.Equal(rHat6 * rHat6, TrainablePerLayer("MoRA6", k, d));
+        // Floor rule ⌊√d⌋: 27 / 55, type 6 26 / 54.
+        long floor = d == 768 ? 27 : 55;
+        Assert.Equal(floor * floor, TrainablePerLayer("MoRA1", k, d, new PeftOptions { MoRARankRule = MoRARankRule.Floor }));
+        Assert.Equal((floor - 1) * (floor - 1), TrainablePerLayer("MoRA6", k, d, new PeftOptions { MoRARankRule = MoRARankRule.Floor }));
     }
 
     [Fact]

@@ -56,7 +56,7 @@ public sealed class VeRATests
         const int rank = 3;
         using var model = new TinyNet(6, 40, 5);
         var p = Attach(model, 5, rank).Fc1.Projections;   // Kmax = 40, Dmax = 40
-        // PEFT: torch.Generator("cpu").manual_seed(key); A = U(±√(6/Kmax)) of (r, Kmax); then B = U(±√(6/r)) of (Dmax, r).
+        // PEFT: a CPU torch.Generator seeded with key; A = U(±√(6/Kmax)) of (r, Kmax); then B = U(±√(6/r)) of (Dmax, r).
         using var generator = new Generator(5, device: CPU);
         var a = empty(rank, 40, dtype: ScalarType.Float32).uniform_(-Math.Sqrt(6.0 / 40), Math.Sqrt(6.0 / 40), generator);
         var b = empty(40, rank, dtype: ScalarType.Float32).uniform_(-Math.Sqrt(6.0 / rank), Math.Sqrt(6.0 / rank), generator);

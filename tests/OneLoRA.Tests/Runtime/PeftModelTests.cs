@@ -34,12 +34,13 @@ internal sealed class ThirdPartyNet : nn.Module<Tensor, Tensor>
 
 public sealed class PeftModelTests
 {
+    private readonly Generator g = TestRng.Create(19);
+
     static PeftModelTests() => TorchRuntime.EnsureLoaded();
 
     private static ThirdPartyNet NewNet(int seed)
     {
-        manual_seed(seed);
-        return new ThirdPartyNet();
+        return new ThirdPartyNet().Init(seed);
     }
 
     private static string[] Paths(IEnumerable<TargetLayer> layers) => layers.Select(l => l.Path).ToArray();
@@ -137,11 +138,11 @@ public sealed class PeftModelTests
             foreach (var l in attachment.Layers)
             {
                 var adapter = (OneLoRAAdapter)l.Adapter;
-                adapter.B.copy_(randn(adapter.OutFeatures));
-                b[l.Path] = adapter.B.detach().to(float64);
+                adapter.DecompressionVector.copy_(randn(adapter.OutFeatures, generator: g));
+                b[l.Path] = adapter.DecompressionVector.detach().to(float64);
             }
         }
-        using var x = randn(5, 6);
+        using var x = randn(5, 6, generator: g);
         using var actual = net.call(x);
 
         // Reference: every layer by hand in float64, adapted layers with W0 + b·1ᵀ built explicitly.
@@ -172,8 +173,8 @@ public sealed class PeftModelTests
     {
         using var net = NewNet(5);
         var attachment = PeftModel.Attach(net, new OneLoRAMethod(), "head");
-        using (no_grad()) ((OneLoRAAdapter)attachment["head"]).B.fill_(1.0);
-        using var x = randn(2, 8);
+        using (no_grad()) ((OneLoRAAdapter)attachment["head"]).DecompressionVector.fill_(1.0);
+        using var x = randn(2, 8, generator: g);
         using var viaForward = net.head.forward(x);
         using var viaCall = net.head.call(x);
         // 1LoRA adds b·sum(x) to every output; forward() skips the hook, call() runs it.
@@ -187,8 +188,8 @@ public sealed class PeftModelTests
         using var net = NewNet(6);
         var frozen = net.named_parameters().ToDictionary(p => p.name, p => p.parameter.detach().clone());
         var attachment = PeftModel.Attach(net, new OneLoRAMethod(), "Linear");
-        using var x = randn(64, 6);
-        using var target = randn(64, 3);
+        using var x = randn(64, 6, generator: g);
+        using var target = randn(64, 3, generator: g);
         using var optimizer = optim.AdamW(net.TrainableParameters(), lr: 0.05);
 
         var losses = new List<double>();
@@ -204,7 +205,7 @@ public sealed class PeftModelTests
         Assert.True(losses[^1] < 0.8 * losses[0], $"loss {losses[0]} -> {losses[^1]}");
         foreach (var (name, before) in frozen)
             Assert.True(before.allclose(net.get_parameter(name)!, rtol: 0, atol: 0), $"base parameter {name} changed");
-        Assert.All(attachment.Layers, l => Assert.True(((OneLoRAAdapter)l.Adapter).B.abs().sum().item<float>() > 0));
+        Assert.All(attachment.Layers, l => Assert.True(((OneLoRAAdapter)l.Adapter).DecompressionVector.abs().sum().item<float>() > 0));
     }
 
     [Fact]
@@ -214,8 +215,8 @@ public sealed class PeftModelTests
         var weights = net.named_parameters().ToDictionary(p => p.name, p => p.parameter.detach().clone());
         var attachment = PeftModel.Attach(net, new OneLoRAMethod(), "*", "input");
         using (no_grad())
-            foreach (var l in attachment.Layers) ((OneLoRAAdapter)l.Adapter).B.copy_(randn(l.Adapter.OutFeatures));
-        using var x = randn(4, 6);
+            foreach (var l in attachment.Layers) ((OneLoRAAdapter)l.Adapter).DecompressionVector.copy_(randn(l.Adapter.OutFeatures, generator: g));
+        using var x = randn(4, 6, generator: g);
         using var unmerged = net.call(x);
 
         attachment.Merge();

@@ -9,7 +9,7 @@ namespace OneLoRA.Methods.BitFit;
 /// The adapter holds β itself (<c>bitfit_bias</c>), initialised to the layer's bias β0 (zeros for a layer built
 /// without one), and computes <c>base(x) + (β − β0)</c>, so the base layer stays untouched until merge: the
 /// adapter can be disabled, saved alone, and merged (β written into the layer, a frozen bias created when the
-/// layer had none) and unmerged (β0 restored exactly, a created bias removed).
+/// layer had none) and unmerged (β0 restored exactly, a created bias removed). Parameter counts take β and β0 as one parameter.
 /// </summary>
 public sealed class BitFitAdapter : LinearAdapter
 {
@@ -20,9 +20,7 @@ public sealed class BitFitAdapter : LinearAdapter
     /// <param name="layer">The layer whose bias is trained.</param>
     public BitFitAdapter(Linear layer) : base("bitfit", layer)
     {
-        var w = layer.weight!;
-        using (no_grad())
-            bias = new Parameter(layer.bias is { } b0 ? b0.detach().clone() : zeros(OutFeatures, dtype: w.dtype, device: w.device));
+        bias = LayerBias.TrainableCopy(layer);
         RegisterComponents();
     }
 
@@ -30,8 +28,10 @@ public sealed class BitFitAdapter : LinearAdapter
     public Parameter Bias => bias;
 
     /// <inheritdoc />
-    public override Tensor Adapt(Linear layer, Tensor x, Tensor baseOutput) =>
-        baseOutput.add(layer.bias is { } b0 ? bias.sub(b0) : bias);
+    public override Tensor Adapt(Linear layer, Tensor x, Tensor baseOutput) => baseOutput.add(LayerBias.Shift(layer, bias));
+
+    /// <summary>The layer's bias β0, which β stands in for (counted once).</summary>
+    public override IEnumerable<Tensor> ReplacedLayerParameters(Linear layer) => layer.bias is { } b0 ? [b0] : [];
 
     /// <inheritdoc />
     protected override void MergeInto(Linear layer) => merged = BiasReplacement.Apply(layer, bias);

@@ -22,6 +22,6 @@ public sealed class BitFitMethod : PeftMethodBase
     public override string PeftType => "BITFIT";
 
     /// <inheritdoc />
-    public override IReadOnlyList<LinearAdapter> CreateAdapters(IReadOnlyList<TargetLayer> layers) =>
+    protected override IReadOnlyList<LinearAdapter> CreateMethodAdapters(IReadOnlyList<TargetLayer> layers) =>
         layers.Select(l => (LinearAdapter)new BitFitAdapter(l.Layer)).ToList();
 }

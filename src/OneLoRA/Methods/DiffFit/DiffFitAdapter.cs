@@ -1,5 +1,4 @@
 using System.Collections.Generic;
-using OneLoRA.Methods.BitFit;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 
@@ -25,8 +24,7 @@ public sealed class DiffFitAdapter : LinearAdapter
     {
         var w = layer.weight!;
         gamma = new Parameter(ones(OutFeatures, dtype: w.dtype, device: w.device));
-        using (no_grad())
-            beta = new Parameter(layer.bias is { } b0 ? b0.detach().clone() : zeros(OutFeatures, dtype: w.dtype, device: w.device));
+        beta = LayerBias.TrainableCopy(layer);
         RegisterComponents();
     }
 
@@ -37,14 +35,15 @@ public sealed class DiffFitAdapter : LinearAdapter
     public Parameter Beta => beta;
 
     /// <inheritdoc />
-    public override Tensor Adapt(Linear layer, Tensor x, Tensor baseOutput) =>
-        baseOutput.add(layer.bias is { } b0 ? beta.sub(b0) : beta).mul(gamma);
+    public override Tensor Adapt(Linear layer, Tensor x, Tensor baseOutput) => baseOutput.add(LayerBias.Shift(layer, beta)).mul(gamma);
+
+    /// <summary>The layer's bias β0, which β stands in for (counted once).</summary>
+    public override IEnumerable<Tensor> ReplacedLayerParameters(Linear layer) => layer.bias is { } b0 ? [b0] : [];
 
     /// <inheritdoc />
     protected override void MergeInto(Linear layer)
     {
         mergedWeight = RowScaling.Apply(layer.weight!, gamma, $"'{Path}'.weight");
-        using var scope = NewDisposeScope();
         mergedBias = BiasReplacement.Apply(layer, gamma.mul(beta));
     }
 

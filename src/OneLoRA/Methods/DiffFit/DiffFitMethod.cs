@@ -29,6 +29,6 @@ public sealed class DiffFitMethod : PeftMethodBase
     public override string PeftType => "DIFFFIT";
 
     /// <inheritdoc />
-    public override IReadOnlyList<LinearAdapter> CreateAdapters(IReadOnlyList<TargetLayer> layers) =>
+    protected override IReadOnlyList<LinearAdapter> CreateMethodAdapters(IReadOnlyList<TargetLayer> layers) =>
         layers.Select(l => (LinearAdapter)new DiffFitAdapter(l.Layer)).ToList();
 }

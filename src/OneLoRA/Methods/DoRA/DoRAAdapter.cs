@@ -1,6 +1,4 @@
-using System;
 using System.Collections.Generic;
-using OneLoRA.Methods.LoRA;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 
@@ -11,14 +9,12 @@ namespace OneLoRA.Methods.DoRA;
 /// <c>W' = m ⊙ (W0 + s·B·A) / n</c> with <c>n = ‖W0 + s·B·A‖</c> per output row, treated as a constant (detached,
 /// DoRA §4.3). Computed without building W' for the output: <c>y = base(x) + (m/n − 1)⊙(W0·x̂) + (m/n)⊙(s·B·A·x̂)</c>,
 /// x̂ = drop(x). Without active dropout <c>W0·x = base(x) − β0</c> (PEFT does the same); with it, <c>W0·x̂</c> is
-/// computed. A, B as LoRA; magnitude <c>m ∈ R^d</c> starts as the row norms of W0, so the start is the base model.
+/// computed. A, B and s are the LoRA family's (<see cref="LowRankAdapter"/>); magnitude <c>m ∈ R^d</c> starts as the row norms of W0, so the start is the base model.
 /// Merge writes W' and keeps the row factor m/n so unmerge restores W0.
 /// </summary>
-public sealed class DoRAAdapter : LinearAdapter
+public sealed class DoRAAdapter : LowRankAdapter
 {
-    // Field names are the registered names (TorchSharp's .to() writes back by name).
-    private readonly Parameter A;
-    private readonly Parameter B;
+    // Field name is the registered name (TorchSharp's .to() writes back by name); A and B are the family's.
     private readonly Parameter m;
     private RowScaling? merged;
 
@@ -26,32 +22,12 @@ public sealed class DoRAAdapter : LinearAdapter
     /// <param name="rank">r ≥ 1.</param>
     /// <param name="scaling">s = α/r (or α/√r).</param>
     /// <param name="dropout">Adapter-branch dropout probability in [0, 1).</param>
-    public DoRAAdapter(Linear layer, int rank, double scaling, double dropout = 0) : base("dora", layer)
+    public DoRAAdapter(Linear layer, int rank, double scaling, double dropout = 0) : base("dora", layer, rank, scaling, dropout)
     {
-        ArgumentOutOfRangeException.ThrowIfLessThan(rank, 1);
-        Rank = rank;
-        Scaling = scaling;
-        Dropout = dropout;
-        (A, B) = LoRAAdapter.CreateFactors(layer, rank);
         using (no_grad())
             m = new Parameter(RowNorms(layer.weight!).detach().clone());
         RegisterComponents();
     }
-
-    /// <summary>r.</summary>
-    public int Rank { get; }
-
-    /// <summary>s, the factor on B·A.</summary>
-    public double Scaling { get; }
-
-    /// <summary>Adapter-branch dropout probability.</summary>
-    public double Dropout { get; }
-
-    /// <summary>The down projection A (r × in_features).</summary>
-    public Parameter LoraA => A;
-
-    /// <summary>The up projection B (out_features × r).</summary>
-    public Parameter LoraB => B;
 
     /// <summary>The magnitude m (out_features), PEFT's <c>lora_magnitude_vector</c>.</summary>
     public Parameter Magnitude => m;
@@ -64,12 +40,11 @@ public sealed class DoRAAdapter : LinearAdapter
         using (no_grad())
             n = RowNorms(w0.add(B.matmul(A), Scaling));
         var factor = m.div(n);
-        bool dropping = Dropout > 0 && training;
-        var h = dropping ? nn.functional.dropout(x, Dropout, true) : x;
+        var h = DropInput(x, Dropout);
         Tensor w0x;
-        if (dropping) w0x = nn.functional.linear(h, w0);
+        if (IsDropping(Dropout)) w0x = nn.functional.linear(h, w0);
         else w0x = layer.bias is { } bias ? baseOutput.sub(bias) : baseOutput;
-        var lora = nn.functional.linear(nn.functional.linear(h, A), B).mul_(Scaling);
+        var lora = LowRankOutput(h);
         return baseOutput.add(factor.sub(1).mul(w0x)).add(factor.mul(lora));
     }
 
@@ -80,12 +55,12 @@ public sealed class DoRAAdapter : LinearAdapter
         using var scope = NewDisposeScope();
         // W' is built in fp32 at least and rounded into the layer once (for fp32/fp64 weights wide aliases w).
         var wide = MergePrecision.Widen(w);
-        var n = RowNorms(wide.add(WideDelta()));
+        var n = RowNorms(wide.add(LowRankDelta()));
         var factor = m.to(wide.dtype).div(n);
         // Safe merge: a zero row norm or a huge delta gives a non-finite factor; refuse before touching W.
         if (!isfinite(factor).all().item<bool>())
             throw new AdapterMergeException(Path, $"Cannot merge the DoRA adapter into '{Path}': the factor m/‖W0 + s·B·A‖ is non-finite (a zero or overflowing row norm); no weight was changed.");
-        wide.add_(WideDelta());
+        wide.add_(LowRankDelta());
         merged = RowScaling.Apply(wide, factor, $"'{Path}'.weight");
         if (wide.dtype != w.dtype) w.copy_(wide);
     }
@@ -98,11 +73,9 @@ public sealed class DoRAAdapter : LinearAdapter
         var wide = MergePrecision.Widen(w);
         merged!.Undo(wide);
         merged = null;
-        wide.sub_(WideDelta());
+        wide.sub_(LowRankDelta());
         if (wide.dtype != w.dtype) w.copy_(wide);
     }
-
-    private Tensor WideDelta() => MergePrecision.Widen(B).matmul(MergePrecision.Widen(A)).mul_(Scaling);
 
     /// <inheritdoc />
     public override IEnumerable<(string Key, Tensor Tensor)> AdapterTensors()

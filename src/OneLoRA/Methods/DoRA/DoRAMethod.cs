@@ -1,18 +1,16 @@
-using System.Collections.Generic;
-using System.Linq;
-using OneLoRA.Methods.LoRA;
+using TorchSharp.Modules;
 
 namespace OneLoRA.Methods.DoRA;
 
 /// <summary>
-/// The DoRA strategy: one <see cref="DoRAAdapter"/> per target layer. Reads Rank, Alpha, Dropout, UseRsLoRA.
-/// Saved as PEFT does: <c>peft_type</c> LORA with <c>use_dora</c> true.
+/// The DoRA strategy: one <see cref="DoRAAdapter"/> per target layer. Options, validation, scaling and the PEFT config
+/// are the LoRA family's (<see cref="LowRankMethod"/>): saved as PEFT does, <c>peft_type</c> LORA with <c>use_dora</c> true.
 /// </summary>
-public sealed class DoRAMethod : PeftMethodBase
+public sealed class DoRAMethod : LowRankMethod
 {
     /// <summary>DoRA with the given options.</summary>
     /// <exception cref="System.ArgumentException">Rank &lt; 1, Alpha &lt; 0 or Dropout outside [0, 1).</exception>
-    public DoRAMethod(PeftOptions options) : base(options) => LoRAMethod.ValidateLowRank(this);
+    public DoRAMethod(PeftOptions options) : base(options) { }
 
     /// <summary>DoRA with default options (r = 1, α = r).</summary>
     public DoRAMethod() : this(new PeftOptions()) { }
@@ -21,12 +19,9 @@ public sealed class DoRAMethod : PeftMethodBase
     public override string Name => "DoRA";
 
     /// <inheritdoc />
-    public override string PeftType => "LORA";
+    protected override bool UseDora => true;
 
     /// <inheritdoc />
-    public override IReadOnlyDictionary<string, object?> ConfigEntries => LoRAMethod.LowRankConfig(Options, base.ConfigEntries, useDora: true);
-
-    /// <inheritdoc />
-    public override IReadOnlyList<LinearAdapter> CreateAdapters(IReadOnlyList<TargetLayer> layers) =>
-        layers.Select(l => (LinearAdapter)new DoRAAdapter(l.Layer, Options.Rank, Options.Scaling, Options.Dropout)).ToList();
+    protected override LowRankAdapter CreateAdapter(Linear layer, int rank, double scaling) =>
+        new DoRAAdapter(layer, rank, scaling, Options.Dropout);
 }

@@ -26,16 +26,13 @@ public sealed class FullMethod : PeftMethodBase
     public override string PeftType => "FULL";
 
     /// <inheritdoc />
-    public override IReadOnlyList<LinearAdapter> CreateAdapters(IReadOnlyList<TargetLayer> layers) =>
+    protected override IReadOnlyList<LinearAdapter> CreateMethodAdapters(IReadOnlyList<TargetLayer> layers) =>
         layers.Select(l => (LinearAdapter)new FullAdapter(l.Layer)).ToList();
 
     /// <summary>Every parameter of <paramref name="root"/> (adapter parameters excepted), each once.</summary>
     public override IEnumerable<(string Name, Parameter Parameter)> ExtraTrainableParameters(nn.Module root, IReadOnlyList<TargetLayer> layers)
     {
-        var adapterOwned = new HashSet<IntPtr>();
-        foreach (var (_, module) in root.named_modules())
-            if (module is LinearAdapter adapter)
-                foreach (var p in adapter.parameters()) adapterOwned.Add(p.Handle);
+        var adapterOwned = AdapterParameterHandles(root);
         var seen = new HashSet<IntPtr>();
         foreach (var (name, p) in root.named_parameters())
             if (!adapterOwned.Contains(p.Handle) && seen.Add(p.Handle))

@@ -23,7 +23,7 @@ public sealed class MoRAAdapter : LinearAdapter
     // Field name is the registered name (TorchSharp's .to() writes back by name).
     private readonly Parameter M;
     // Not Tensor fields: index maps and rotation tables are derived data, never saved, rebuilt per device/dtype.
-    private MoRAMaps? maps;
+    private readonly DeviceCache<MoRAMaps> maps;
 
     /// <param name="layer">The layer to adapt.</param>
     /// <param name="type">1 (sharing) or 6 (RoPE).</param>
@@ -43,6 +43,7 @@ public sealed class MoRAAdapter : LinearAdapter
         Dropout = dropout;
         var w = layer.weight!;
         M = new Parameter(zeros(rankHat, rankHat, dtype: w.dtype, device: w.device));
+        maps = new DeviceCache<MoRAMaps>((like, _) => MoRAMaps.Create(InFeatures, OutFeatures, Type, RankHat, Groups, like));
         RegisterComponents();
     }
 
@@ -62,16 +63,18 @@ public sealed class MoRAAdapter : LinearAdapter
     public Parameter Matrix => M;
 
     /// <summary>
-    /// r̂ for a layer: <see cref="MoRARankRule.Paper"/> ⌊√d⌋ (the 1LoRA paper's comparison, about d parameters) or
-    /// <see cref="MoRARankRule.MoRA"/> round(√((k+d)·r)) (MoRA's code); type 6 then takes the even 2⌊r̂/2⌋. At least 1 (2 for type 6).
+    /// r̂ for a layer: <see cref="MoRARankRule.Paper"/> round(√d) (the 1LoRA paper's comparison, about d parameters; MoRA's code
+    /// rounds the same way, <c>int(sqrt(·) + 0.5)</c>), <see cref="MoRARankRule.MoRA"/> round(√((k+d)·r)) (MoRA's code) or
+    /// <see cref="MoRARankRule.Floor"/> ⌊√d⌋; type 6 then takes the even 2⌊r̂/2⌋. At least 1 (2 for type 6).
     /// </summary>
     public static long RankHatFor(long inFeatures, long outFeatures, int type, MoRARankRule rule, int rank)
     {
         long r = rule switch
         {
-            MoRARankRule.Paper => FloorSqrt(outFeatures),
+            MoRARankRule.Paper => RoundSqrt(outFeatures),
             MoRARankRule.MoRA => (long)(Math.Sqrt((double)(inFeatures + outFeatures) * rank) + 0.5),
-            _ => throw new ArgumentException($"Unknown MoRA rank rule {rule} (option MoRARankRule); expected Paper or MoRA.", nameof(rule)),
+            MoRARankRule.Floor => FloorSqrt(outFeatures),
+            _ => throw new ArgumentException($"Unknown MoRA rank rule {rule} (option MoRARankRule); expected Paper, MoRA or Floor.", nameof(rule)),
         };
         return type == 6 ? Math.Max(2, 2 * (r / 2)) : Math.Max(1, r);
     }
@@ -79,8 +82,8 @@ public sealed class MoRAAdapter : LinearAdapter
     /// <inheritdoc />
     public override Tensor Adapt(Linear layer, Tensor x, Tensor baseOutput)
     {
-        var h = Dropout > 0 && training ? nn.functional.dropout(x, Dropout, true) : x;
-        var maps = MapsFor(M);
+        var h = DropInput(x, Dropout);
+        var maps = this.maps.For(M);
         var padded = maps.Pad is null ? h : h.index_select(-1, maps.Pad);
         var lead = h.shape[..^1];
         var blocks = padded.reshape([.. lead, Groups, RankHat]);
@@ -161,14 +164,6 @@ public sealed class MoRAAdapter : LinearAdapter
         return diag_embed(maps.Cos!).add(diag_embed(maps.Sin!).matmul(j));
     }
 
-    private MoRAMaps MapsFor(Tensor like)
-    {
-        if (maps is { } m && m.Matches(like)) return m;
-        maps?.Dispose();
-        maps = MoRAMaps.Create(InFeatures, OutFeatures, Type, RankHat, Groups, like);
-        return maps;
-    }
-
     private static long FloorSqrt(long v)
     {
         long s = (long)Math.Sqrt(v);
@@ -176,20 +171,24 @@ public sealed class MoRAAdapter : LinearAdapter
         while ((s + 1) * (s + 1) <= v) s++;
         return s;
     }
+
+    // Exact round(√v), halves up: with s = ⌊√v⌋, √v ≥ s + ½ ⇔ v ≥ s² + s + ¼ ⇔ v ≥ s² + s + 1 for integer v.
+    private static long RoundSqrt(long v)
+    {
+        long s = FloorSqrt(v);
+        return v - s * s > s ? s + 1 : s;
+    }
 }
 
-/// <summary>MoRA's fixed maps for one layer on one device/dtype: wrap-around pad index, output tile index, RoPE tables.</summary>
+/// <summary>MoRA's fixed maps for one layer on one device/dtype (kept in a <see cref="DeviceCache{T}"/>): wrap-around pad index, output tile index, RoPE tables.</summary>
 internal sealed class MoRAMaps : IDisposable
 {
-    private MoRAMaps(Tensor? pad, Tensor? tile, Tensor? cos, Tensor? sin, DeviceType deviceType, int deviceIndex, ScalarType dtype)
+    private MoRAMaps(Tensor? pad, Tensor? tile, Tensor? cos, Tensor? sin)
     {
         Pad = pad;
         Tile = tile;
         Cos = cos;
         Sin = sin;
-        DeviceType = deviceType;
-        DeviceIndex = deviceIndex;
-        DType = dtype;
     }
 
     /// <summary>p ↦ p mod k over the padded width n·r̂; null when k = n·r̂.</summary>
@@ -203,14 +202,6 @@ internal sealed class MoRAMaps : IDisposable
 
     /// <summary>sin φ_g per block (n × r̂), type 6 only.</summary>
     public Tensor? Sin { get; }
-
-    public DeviceType DeviceType { get; }
-
-    public int DeviceIndex { get; }
-
-    public ScalarType DType { get; }
-
-    public bool Matches(Tensor t) => t.device_type == DeviceType && t.device_index == DeviceIndex && t.dtype == DType;
 
     public static MoRAMaps Create(long k, long d, int type, long r, long n, Tensor like)
     {
@@ -230,7 +221,7 @@ internal sealed class MoRAMaps : IDisposable
             cos = angles.cos().to(like.dtype, device).DetachFromDisposeScope();
             sin = angles.sin().to(like.dtype, device).DetachFromDisposeScope();
         }
-        return new MoRAMaps(pad?.DetachFromDisposeScope(), tile?.DetachFromDisposeScope(), cos, sin, like.device_type, like.device_index, like.dtype);
+        return new MoRAMaps(pad?.DetachFromDisposeScope(), tile?.DetachFromDisposeScope(), cos, sin);
     }
 
     public void Dispose()

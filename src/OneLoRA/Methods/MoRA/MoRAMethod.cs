@@ -16,12 +16,12 @@ public sealed class MoRAMethod : PeftMethodBase
     public MoRAMethod(PeftOptions options) : base(options)
     {
         Require(Options.MoRAType is 1 or 6, nameof(PeftOptions.MoRAType), Options.MoRAType, "1 (sharing) or 6 (RoPE)");
-        Require(Enum.IsDefined(Options.MoRARankRule), nameof(PeftOptions.MoRARankRule), Options.MoRARankRule, "Paper (⌊√d⌋) or MoRA (round(√((k+d)·r)))");
-        Require(Options.Rank >= 1, nameof(PeftOptions.Rank), Options.Rank, "an integer ≥ 1");
-        Require(Options.Dropout >= 0 && Options.Dropout < 1, nameof(PeftOptions.Dropout), Options.Dropout, "a probability in [0, 1)");
+        Require(Enum.IsDefined(Options.MoRARankRule), nameof(PeftOptions.MoRARankRule), Options.MoRARankRule, "Paper (round(√d)), MoRA (round(√((k+d)·r))) or Floor (⌊√d⌋)");
+        RequireRank();
+        RequireDropout();
     }
 
-    /// <summary>MoRA type 1 with r̂ = ⌊√d⌋.</summary>
+    /// <summary>MoRA type 1 with r̂ = round(√d) (the paper rule).</summary>
     public MoRAMethod() : this(new PeftOptions()) { }
 
     /// <summary>MoRA of the given type (the <c>mora1</c>/<c>mora6</c> registry names).</summary>
@@ -49,7 +49,7 @@ public sealed class MoRAMethod : PeftMethodBase
     };
 
     /// <inheritdoc />
-    public override IReadOnlyList<LinearAdapter> CreateAdapters(IReadOnlyList<TargetLayer> layers) =>
+    protected override IReadOnlyList<LinearAdapter> CreateMethodAdapters(IReadOnlyList<TargetLayer> layers) =>
         layers.Select(l => (LinearAdapter)new MoRAAdapter(
             l.Layer,
             Options.MoRAType,

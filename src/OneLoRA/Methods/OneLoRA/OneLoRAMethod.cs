@@ -26,7 +26,7 @@ public sealed class OneLoRAMethod(PeftOptions options) : PeftMethodBase(options)
     };
 
     /// <inheritdoc />
-    public override IReadOnlyList<LinearAdapter> CreateAdapters(IReadOnlyList<TargetLayer> layers)
+    protected override IReadOnlyList<LinearAdapter> CreateMethodAdapters(IReadOnlyList<TargetLayer> layers)
     {
         if (!Options.RandomCompression)
             return layers.Select(l => (LinearAdapter)new OneLoRAAdapter(l.Layer)).ToList();

@@ -55,7 +55,7 @@ public sealed class VeRAAdapter : LinearAdapter
     public override Tensor Adapt(Linear layer, Tensor x, Tensor baseOutput)
     {
         var (a, b) = projections.On(lambda_d);
-        var h = Dropout > 0 && training ? nn.functional.dropout(x, Dropout, true) : x;
+        var h = DropInput(x, Dropout);
         var inner = nn.functional.linear(h, a.narrow(1, 0, InFeatures)).mul(lambda_d);
         return baseOutput.add(nn.functional.linear(inner, b.narrow(0, 0, OutFeatures)).mul(lambda_b));
     }

@@ -1,11 +1,13 @@
 using System.Collections.Generic;
 using System.Linq;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
 
 namespace OneLoRA.Methods.VeRA;
 
 /// <summary>
 /// The VeRA strategy: one <see cref="VeRAProjections"/> pair for the whole attach and one <see cref="VeRAAdapter"/>
-/// per target layer. Reads Rank, ProjectionPrngKey, VeRADInitial, Dropout.
+/// per target layer. Reads Rank, ProjectionPrngKey, VeRADInitial, VeRASaveProjection, Dropout, TrainAllBiases.
 /// </summary>
 public sealed class VeRAMethod : PeftMethodBase
 {
@@ -13,8 +15,8 @@ public sealed class VeRAMethod : PeftMethodBase
     /// <exception cref="System.ArgumentException">Rank &lt; 1, Dropout outside [0, 1) or a non-finite VeRADInitial.</exception>
     public VeRAMethod(PeftOptions options) : base(options)
     {
-        Require(Options.Rank >= 1, nameof(PeftOptions.Rank), Options.Rank, "an integer ≥ 1");
-        Require(Options.Dropout >= 0 && Options.Dropout < 1, nameof(PeftOptions.Dropout), Options.Dropout, "a probability in [0, 1)");
+        RequireRank();
+        RequireDropout();
         Require(double.IsFinite(Options.VeRADInitial), nameof(PeftOptions.VeRADInitial), Options.VeRADInitial, "a finite number (PEFT's default 0.1)");
     }
 
@@ -34,15 +36,19 @@ public sealed class VeRAMethod : PeftMethodBase
         ["projection_prng_key"] = Options.ProjectionPrngKey,
         ["d_initial"] = Options.VeRADInitial,
         ["vera_dropout"] = Options.Dropout,
-        ["save_projection"] = true,
-        ["bias"] = Options.TrainBiases ? "vera_only" : "none",
+        ["save_projection"] = Options.VeRASaveProjection,
+        ["bias"] = Options.TrainAllBiases ? "all" : Options.TrainBiases ? "vera_only" : "none",
     };
 
     /// <inheritdoc />
-    public override IReadOnlyList<LinearAdapter> CreateAdapters(IReadOnlyList<TargetLayer> layers)
+    protected override IReadOnlyList<LinearAdapter> CreateMethodAdapters(IReadOnlyList<TargetLayer> layers)
     {
         if (layers.Count == 0) return [];
         var projections = VeRAProjections.Create(layers, Options.Rank, Options.ProjectionPrngKey);
         return layers.Select(l => (LinearAdapter)new VeRAAdapter(l.Layer, projections, Options.VeRADInitial, Options.Dropout)).ToList();
     }
+
+    /// <inheritdoc />
+    public override IEnumerable<(string Name, Parameter Parameter)> ExtraTrainableParameters(nn.Module root, IReadOnlyList<TargetLayer> layers) =>
+        WithAllBiases(base.ExtraTrainableParameters(root, layers), root);
 }

@@ -13,18 +13,21 @@ namespace OneLoRA.Methods.VeRA;
 /// </summary>
 public sealed class VeRAProjections
 {
+    // Moved once, for all layers, when the model moved: the first adapter to see the new device/dtype moves them.
+    private readonly DeviceCache<Tensor> a, b;
+
     private VeRAProjections(Tensor a, Tensor b, long seed)
     {
-        A = a;
-        B = b;
+        this.a = new DeviceCache<Tensor>(Move, a, a);
+        this.b = new DeviceCache<Tensor>(Move, b, b);
         Seed = seed;
     }
 
     /// <summary>A (r × Kmax): the compression, saved as <c>base_model.vera_A</c>.</summary>
-    public Tensor A { get; private set; }
+    public Tensor A => a.Current!;
 
     /// <summary>B (Dmax × r): the decompression, saved as <c>base_model.vera_B</c>.</summary>
-    public Tensor B { get; private set; }
+    public Tensor B => b.Current!;
 
     /// <summary>The generator seed (PEFT's <c>projection_prng_key</c>).</summary>
     public long Seed { get; }
@@ -57,19 +60,10 @@ public sealed class VeRAProjections
             seed);
     }
 
-    /// <summary>The projections on <paramref name="like"/>'s device and dtype (moved once, for all layers, when the model moved).</summary>
-    internal (Tensor A, Tensor B) On(Tensor like)
-    {
-        if (A.device_type != like.device_type || A.device_index != like.device_index || A.dtype != like.dtype)
-        {
-            var (oldA, oldB) = (A, B);
-            A = oldA.to(like.dtype, like.device);
-            B = oldB.to(like.dtype, like.device);
-            oldA.Dispose();
-            oldB.Dispose();
-        }
-        return (A, B);
-    }
+    /// <summary>The projections on <paramref name="like"/>'s device and dtype.</summary>
+    internal (Tensor A, Tensor B) On(Tensor like) => (a.For(like), b.For(like));
+
+    private static Tensor Move(Tensor like, Tensor? old) => old!.to(like.dtype, like.device);
 
     // PEFT's _kaiming_init: gain √2, bound = √3·gain/√fan_in = √(6/fan_in), fan_in = size(1).
     private static Tensor KaimingUniform(long rows, long cols, Generator generator)
