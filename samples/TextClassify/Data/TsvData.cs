@@ -19,20 +19,20 @@ public static class TsvData
     {
         if (!File.Exists(path)) throw new FileNotFoundException($"--data {path}: no such file (expected text<TAB>label lines).", path);
         var result = new List<LabeledText>();
-        int lineNumber = 0;
-        using var reader = new StreamReader(path, new UTF8Encoding(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true), detectEncodingFromByteOrderMarks: true);
-        try
+        var strict = new UTF8Encoding(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
+        var bytes = File.ReadAllBytes(path).AsSpan();
+        if (bytes.StartsWith("\uFEFF"u8)) bytes = bytes[3..];
+        for (int lineNumber = 1; bytes.Length > 0; lineNumber++)
         {
-            for (string? line; (line = reader.ReadLine()) is not null;)
-            {
-                lineNumber++;
-                if (line.Length == 0) continue;
-                result.Add(Parse(line, path, lineNumber));
-            }
-        }
-        catch (DecoderFallbackException)
-        {
-            throw new InvalidDataException($"{path} line {lineNumber + 1}: not valid UTF-8.");
+            int end = bytes.IndexOf((byte)'\n');
+            var raw = end < 0 ? bytes : bytes[..end];
+            bytes = end < 0 ? [] : bytes[(end + 1)..];
+            if (raw.Length > 0 && raw[^1] == (byte)'\r') raw = raw[..^1];
+            string line;
+            try { line = strict.GetString(raw); }
+            catch (DecoderFallbackException) { throw new InvalidDataException($"{path} line {lineNumber}: not valid UTF-8; expected text<TAB>label."); }
+            if (line.Length == 0) continue;
+            result.Add(Parse(line, path, lineNumber));
         }
         if (result.Count == 0) throw new InvalidDataException($"{path}: no text<TAB>label line in the file.");
         return result;
