@@ -180,6 +180,7 @@ public static class FineTuneJob
             ExamplesPerSecond = training.ExamplesPerSecond,
             ExtractionSeconds = extractionSeconds,
             PeakMemoryBytes = PeakMemory.Bytes(),
+            CpuSeconds = Process.GetCurrentProcess().TotalProcessorTime.TotalSeconds,
             TrainableParameters = parameters.Trainable,
             TotalParameters = parameters.Total,
             AdaptedLayers = parameters.AdaptedLayers,

@@ -20,6 +20,11 @@ public sealed record TextClassifyResult : RunResult
     public required double ExamplesPerSecond { get; init; }
     /// <summary>Seconds to build the pretrained encoder from the package (resources, ONNX parse, strict load).</summary>
     public required double ExtractionSeconds { get; init; }
+    /// <summary>
+    /// CPU seconds the process used (user + system, all threads): on a shared machine this, not the wall time, says what the
+    /// run costs; on a quiet machine the wall time is about this divided by the threads that were busy.
+    /// </summary>
+    public required double CpuSeconds { get; init; }
     /// <summary>The pretrained model fine-tuned from.</summary>
     public required string BaseModel { get; init; }
 }
