@@ -5,6 +5,7 @@ using System.Linq;
 using FashionVit.Cli;
 using FashionVit.Training;
 using OneLoRA;
+using OneLoRA.Training.Cli;
 using Xunit;
 
 namespace FashionVit.Tests;

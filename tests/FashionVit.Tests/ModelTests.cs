@@ -7,6 +7,8 @@ using FashionVit.Model;
 using FashionVit.Training;
 using OneLoRA;
 using OneLoRA.Methods.OneLoRA;
+using OneLoRA.Training;
+using OneLoRA.Training.Reporting;
 using TorchSharp;
 using TorchSharp.Modules;
 using Xunit;
@@ -117,17 +119,18 @@ public sealed class ModelTests : IDisposable
         using var data = TaskData.FromTensors(images, labels, [0, 1, 2]);
         using var model = new VisionTransformer(Small);
         var attachment = FineTuneJob.Attach(model, new RunOptions { Method = method });
-        Trainer.Train(model, attachment.TrainableParameters(), data, steps: 4, batch: 32, learningRate: 3e-2, weightDecay: 0,
-            seed: 0, CPU, Reporting.TrainingProgress.Create(plain: true, TextWriter.Null), "test");
+        Trainer.Train(model, attachment.TrainableParameters(), data.Batches(model, CPU),
+            new TrainingSettings { Steps = 4, Batch = 32, LearningRate = 3e-2, WeightDecay = 0, Phase = "test" },
+            TrainingProgress.Create(plain: true, TextWriter.Null));
 
-        using var before = Trainer.Evaluate(model, data, batch: 40, CPU);
+        using var before = Trainer.Evaluate(model, data.Batches(model, CPU), batch: 40);
         if (attachment.Layers.Count > 0)
         {
             model.MergeAdapters();
             Assert.True(attachment.IsMerged);
         }
-        using var after = Trainer.Evaluate(model, data, batch: 40, CPU);
-        var (changed, difference) = FineTuneJob.Compare(before, after);
+        using var after = Trainer.Evaluate(model, data.Batches(model, CPU), batch: 40);
+        var (changed, difference) = Evaluation.Differences(before, after);
         Assert.Equal(0, changed);
         Assert.True(difference < 1e-4, $"{method}: merged logits differ by {difference}");
         Assert.Equal(before.Accuracy, after.Accuracy);
@@ -136,18 +139,9 @@ public sealed class ModelTests : IDisposable
         if (attachment.Layers.Count > 0)
         {
             model.UnmergeAdapters();
-            using var unmerged = Trainer.Evaluate(model, data, batch: 40, CPU);
-            Assert.True(FineTuneJob.Compare(before, unmerged).MaxDifference < 1e-4);
+            using var unmerged = Trainer.Evaluate(model, data.Batches(model, CPU), batch: 40);
+            Assert.True(Evaluation.Differences(before, unmerged).MaxDifference < 1e-4);
         }
-    }
-
-    [Fact]
-    public void CompareCountsChangedPredictionsAndTheLargestLogitGap()
-    {
-        using var a = new Evaluation(1, 2, tensor(new float[,] { { 1, 0 }, { 0, 1 } }));
-        using var b = new Evaluation(1, 2, tensor(new float[,] { { 1, 0.5f }, { 3, 1 } }));
-        Assert.Equal((1L, 3.0), FineTuneJob.Compare(a, b));
-        Assert.Equal((0L, 0.0), FineTuneJob.Compare(a, a));
     }
 
     [Fact]

@@ -7,7 +7,8 @@ using FashionVit.Cli;
 using FashionVit.Reporting;
 using FashionVit.Training;
 using OneLoRA;
-using OneLoRA.Data;
+using OneLoRA.Datasets;
+using OneLoRA.Training.Reporting;
 using Xunit;
 using Xunit.Sdk;
 
@@ -83,7 +84,7 @@ public sealed class RealDataTests(RealDataFixture fixture) : IClassFixture<RealD
         Assert.Equal(oneLoRA.MergedAccuracy, EvaluateJob.WithMergedWeights(options, checkpoint.Config.Model, oneLoRA.MergedWeights).Accuracy);
         Assert.Equal(head.Accuracy, EvaluateJob.WithAdapters(options with { Method = "head" }, checkpoint, head.AdapterDirectory).Accuracy);
 
-        var stored = RunResult.Load(Path.Combine(fixture.Root, "onelora", RunResult.FileName));
+        var stored = FashionVitResult.Load(Path.Combine(fixture.Root, "onelora", RunResult.FileName));
         Assert.Equal(oneLoRA.Accuracy, stored.Accuracy);
         Assert.Equal(RunOptionSet.ToArguments(options with { Out = Path.Combine(fixture.Root, "onelora") }), stored.Arguments);
     }
@@ -95,7 +96,7 @@ public sealed class RealDataTests(RealDataFixture fixture) : IClassFixture<RealD
         var output = Path.Combine(fixture.Root, "cli");
         var args = RunOptionSet.ToArguments(fixture.Small with { Steps = 50, Out = output });
         Assert.Equal(0, FashionVitCli.Create().Parse(["finetune", .. args]).Invoke());
-        var result = RunResult.Load(Path.Combine(output, RunResult.FileName));
+        var result = FashionVitResult.Load(Path.Combine(output, RunResult.FileName));
         Assert.Equal("OneLoRA", result.Method);
         Assert.Equal(50, result.Steps);
         Assert.True(File.Exists(result.MergedWeights));

@@ -2,7 +2,7 @@ using System;
 using System.Linq;
 using FashionVit.Cli;
 using FashionVit.Training;
-using OneLoRA.Data;
+using OneLoRA.Datasets;
 using Xunit;
 using static TorchSharp.torch;
 

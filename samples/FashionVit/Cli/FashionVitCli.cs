@@ -7,9 +7,9 @@ using System.Linq;
 using FashionVit.Reporting;
 using FashionVit.Training;
 using OneLoRA;
-using OneLoRA.Data;
 using OneLoRA.Serialization;
-using Spectre.Console;
+using OneLoRA.Training.Cli;
+using OneLoRA.Training.Reporting;
 
 namespace FashionVit.Cli;
 
@@ -43,7 +43,7 @@ public static class FashionVitCli
 
         root.Add(EvaluateCommand());
         root.Add(CompareCommand());
-        return root;
+        return root.UseClearNumberErrors();
     }
 
     /// <summary>Parses arguments stored by a run (<see cref="RunResult.Arguments"/>) back into options.</summary>
@@ -53,7 +53,7 @@ public static class FashionVitCli
         var command = new RootCommand();
         var set = new RunOptionSet();
         set.AddTo(command);
-        var result = command.Parse(arguments);
+        var result = command.UseClearNumberErrors().Parse(arguments);
         if (result.Errors.Count > 0)
             throw new InvalidDataException($"The arguments stored in '{origin}' do not parse: {string.Join("; ", result.Errors.Select(e => e.Message))}");
         return set.Bind(result);
@@ -62,7 +62,7 @@ public static class FashionVitCli
     private static int FineTune(RunOptions options)
     {
         var output = options.OutputDirectory(DateTime.Now);
-        var progress = TrainingProgress.Create(options.Plain);
+        var progress = TrainingProgress.Create(options.Plain, unit: "img");
         progress.Info($"FashionVit: {options.MethodLabel}, classes {RunOptions.FormatClasses(options.SourceClasses)} → {RunOptions.FormatClasses(options.TargetClasses)}" +
                       (options.Shift == DomainShift.None ? "" : $", {options.Shift.ToString().ToLowerInvariant()} shift") +
                       $", {options.Threads} thread(s) on {options.Device}; output {output}");
@@ -76,7 +76,8 @@ public static class FashionVitCli
 
     private static int Pretrain(RunOptions options)
     {
-        var progress = TrainingProgress.Create(options.Plain);
+        Locations.RequireWritableDirectory(options.CacheOrigin, options.CacheDirectory);
+        var progress = TrainingProgress.Create(options.Plain, unit: "img");
         var device = FineTuneJob.Prepare(options);
         var checkpoint = PretrainCache.Ensure(options.Pretrain, options.CacheDirectory, options.DataDirectory, device, progress, options.EvalBatch);
         progress.Info($"{(checkpoint.Reused ? "Cached" : "New")} checkpoint {checkpoint.WeightsPath} (source accuracy {checkpoint.SourceAccuracy:P2}; {checkpoint.Config})");
@@ -111,7 +112,7 @@ public static class FashionVitCli
                 var resultsPath = Path.Combine(runDirectory, RunResult.FileName);
                 if (!File.Exists(resultsPath))
                     throw new FileNotFoundException($"--run {runDirectory}: no {RunResult.FileName} there; pass a directory written by finetune.", resultsPath);
-                var stored = RunResult.Load(resultsPath);
+                var stored = FashionVitResult.Load(resultsPath);
                 // The run's own options, except where this command line names data, device, threads or evaluation sizes.
                 var fromRun = ParseRunArguments(stored.Arguments, resultsPath);
                 options = fromRun with
@@ -143,8 +144,10 @@ public static class FashionVitCli
                 : EvaluateJob.WithAdapters(options, baseCheckpoint, adapterDirectory!);
             var output = r.InvocationConfiguration.Output;
             output.WriteLine($"{outcome.Source}");
+            output.WriteLine($"data {outcome.Data}");
             output.WriteLine($"accuracy {outcome.Accuracy.ToString("P2", CultureInfo.InvariantCulture)} ({outcome.Correct}/{outcome.Count}) on classes {RunOptions.FormatClasses(options.TargetClasses)}" +
-                              (options.Shift == DomainShift.None ? "" : $", {options.Shift.ToString().ToLowerInvariant()} shift"));
+                              (options.Shift == DomainShift.None ? "" : $", {options.Shift.ToString().ToLowerInvariant()} shift") +
+                              $"; macro-F1 {outcome.MacroF1.ToString("P2", CultureInfo.InvariantCulture)}");
             return 0;
         }));
         return command;
@@ -170,7 +173,7 @@ public static class FashionVitCli
             var list = r.GetValue(methods)!.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
             if (list.Length == 0) throw new OptionException("--methods: give at least one method.");
             var output = options.Out ?? Path.Combine("runs", $"{DateTime.Now:yyyyMMdd-HHmmss}-compare");
-            var progress = TrainingProgress.Create(plain: true);
+            var progress = TrainingProgress.Create(plain: true, unit: "img");
             var results = CompareJob.Run(options with { Out = null }, list, output, progress);
             progress.Results(results);
             progress.Info($"Wrote {Path.Combine(output, "compare.md")}, compare.json and compare.png");
@@ -182,22 +185,7 @@ public static class FashionVitCli
     /// <summary>True when the option was written on the command line (not just its default).</summary>
     private static bool Given(ParseResult result, Option option) => result.GetResult(option) is { Implicit: false };
 
-    private static int Guard(Func<int> action)
-    {
-        try
-        {
-            return action();
-        }
-        catch (OptionException e)
-        {
-            Console.Error.WriteLine($"error: {e.Message}");
-            return 2;
-        }
-        catch (Exception e) when (e is FileNotFoundException or IdxFormatException or InvalidDataException or StateLoadException
-                                      or SafetensorsFormatException or TorchSharpLoadException or InvalidOperationException)
-        {
-            Console.Error.WriteLine($"error: {e.Message}");
-            return 1;
-        }
-    }
+    /// <summary>The jobs' error conventions (<see cref="CommandLineRunner.Guard"/>), plus this library's load errors as failures.</summary>
+    private static int Guard(Func<int> action) =>
+        CommandLineRunner.Guard(action, isUserError: e => e is StateLoadException or SafetensorsFormatException or TorchSharpLoadException);
 }

@@ -4,6 +4,7 @@ using System.CommandLine;
 using System.Globalization;
 using System.Linq;
 using OneLoRA;
+using OneLoRA.Training.Cli;
 
 namespace FashionVit.Cli;
 

@@ -6,6 +6,7 @@ using System.Linq;
 using FashionVit.Model;
 using FashionVit.Training;
 using OneLoRA;
+using OneLoRA.Training.Cli;
 
 namespace FashionVit.Cli;
 
@@ -19,9 +20,6 @@ public enum DomainShift
     /// <summary>Images rotated by 90° counter-clockwise.</summary>
     Rotate,
 }
-
-/// <summary>Thrown for an option value that parses but makes no sense; the message names the option.</summary>
-public sealed class OptionException(string message) : Exception(message);
 
 /// <summary>
 /// Every option of a pretrain + fine-tune run, as the command line gives them. Defaults are the README's main
@@ -192,6 +190,13 @@ public sealed record RunOptions
             return Path.Combine(root, "onelora");
         }
     }
+
+    /// <summary>What set <see cref="CacheDirectory"/>, named in errors: <c>--cache</c>, <c>$ONELORA_CACHE</c>, <c>$XDG_CACHE_HOME</c> or the default.</summary>
+    public string CacheOrigin =>
+        !string.IsNullOrWhiteSpace(Cache) ? "--cache"
+        : !string.IsNullOrWhiteSpace(Environment.GetEnvironmentVariable("ONELORA_CACHE")) ? "ONELORA_CACHE"
+        : !string.IsNullOrWhiteSpace(Environment.GetEnvironmentVariable("XDG_CACHE_HOME")) ? "XDG_CACHE_HOME (cache folder)"
+        : "the default cache folder";
 
     /// <summary>The output directory of a run started at <paramref name="startedAt"/>.</summary>
     public string OutputDirectory(DateTime startedAt) =>

@@ -8,6 +8,8 @@ using System.Text.Json;
 using FashionVit.Cli;
 using FashionVit.Reporting;
 using OneLoRA;
+using OneLoRA.Training.Cli;
+using OneLoRA.Training.Reporting;
 
 namespace FashionVit.Training;
 
@@ -79,33 +81,35 @@ public static class CompareJob
     private static bool IsDotnetHost(string path) => Path.GetFileNameWithoutExtension(path).Equals("dotnet", StringComparison.OrdinalIgnoreCase);
 
     /// <summary>Runs the comparison; returns the results in method order.</summary>
-    public static IReadOnlyList<RunResult> Run(RunOptions common, IReadOnlyList<string> methods, string outputDirectory, TrainingProgress progress)
+    public static IReadOnlyList<FashionVitResult> Run(RunOptions common, IReadOnlyList<string> methods, string outputDirectory, TrainingProgress progress)
     {
         var runs = methods.Select(m => ParseMethod(m, common)).ToList();
         var slugs = runs.Select(r => RunOptions.Slug(r.MethodLabel)).ToList();
         var repeated = slugs.GroupBy(s => s).FirstOrDefault(g => g.Count() > 1);
         if (repeated is not null) throw new OptionException($"--methods lists '{repeated.Key}' {repeated.Count()} times.");
+        Locations.RequireWritableDirectory("--out", outputDirectory);
+        Locations.RequireWritableDirectory(common.CacheOrigin, common.CacheDirectory);
         Directory.CreateDirectory(outputDirectory);
 
         progress.Info($"Comparing {string.Join(", ", runs.Select(r => r.MethodLabel))}; each in its own process. Output: {outputDirectory}");
         RunChild("pretrain", ["pretrain", .. RunOptionSet.ToArguments(common with { Out = null, Plain = true })], progress);
 
-        var results = new List<RunResult>();
+        var results = new List<FashionVitResult>();
         for (int i = 0; i < runs.Count; i++)
         {
             var directory = Path.Combine(outputDirectory, slugs[i]);
             RunChild(runs[i].MethodLabel, ["finetune", .. RunOptionSet.ToArguments(runs[i] with { Out = directory, Plain = true })], progress);
-            results.Add(RunResult.Load(Path.Combine(directory, RunResult.FileName)));
+            results.Add(FashionVitResult.Load(Path.Combine(directory, RunResult.FileName)));
         }
 
         File.WriteAllText(Path.Combine(outputDirectory, "compare.md"), Markdown(common, results));
-        File.WriteAllText(Path.Combine(outputDirectory, "compare.json"), JsonSerializer.Serialize(results, RunResult.Json) + "\n");
-        ComparisonPlot.Save(results, Path.Combine(outputDirectory, "compare.png"));
+        File.WriteAllText(Path.Combine(outputDirectory, "compare.json"), JsonSerializer.Serialize(results, RunResult.JsonOptions) + "\n");
+        ComparisonPlot.Save(results, Path.Combine(outputDirectory, "compare.png"), "Fashion-MNIST fine-tuning: accuracy vs. training time");
         return results;
     }
 
     /// <summary>The markdown report: what was compared, then the table.</summary>
-    public static string Markdown(RunOptions common, IReadOnlyList<RunResult> results) =>
+    public static string Markdown(RunOptions common, IReadOnlyList<FashionVitResult> results) =>
         $"# FashionVit method comparison\n\n" +
         $"Pretrained on classes {RunOptions.FormatClasses(common.SourceClasses)}, fine-tuned to {RunOptions.FormatClasses(common.TargetClasses)}" +
         (common.Shift == DomainShift.None ? "" : $" ({common.Shift.ToString().ToLowerInvariant()}ed images)") +

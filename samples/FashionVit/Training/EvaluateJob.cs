@@ -3,9 +3,9 @@ using System.IO;
 using System.Text.Json.Nodes;
 using FashionVit.Cli;
 using FashionVit.Model;
-using FashionVit.Reporting;
 using OneLoRA;
-using OneLoRA.Data;
+using OneLoRA.Datasets;
+using OneLoRA.Training;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -22,7 +22,9 @@ public static class EvaluateJob
     /// <param name="Accuracy">Accuracy on the test images.</param>
     /// <param name="Correct">Correct predictions.</param>
     /// <param name="Count">Test images.</param>
-    public sealed record Outcome(string Source, double Accuracy, long Correct, long Count);
+    /// <param name="MacroF1">Macro-F1 on the test images.</param>
+    /// <param name="Data">The data folder and where it came from.</param>
+    public sealed record Outcome(string Source, double Accuracy, long Correct, long Count, double MacroF1, string Data);
 
     /// <summary>
     /// Reads the checkpoint written by pretraining: the weights and the JSON beside them (<c>fashionvit-&lt;hash&gt;.json</c>),
@@ -52,8 +54,8 @@ public static class EvaluateJob
         using (model)
         {
             model.LoadAdapters(adapterDirectory);
-            using var evaluation = Trainer.Evaluate(model, test, options.EvalBatch, device);
-            return new Outcome($"{options.MethodLabel} adapter {adapterDirectory} on {checkpoint.WeightsPath}", evaluation.Accuracy, evaluation.Correct, evaluation.Count);
+            using var evaluation = Trainer.Evaluate(model, test.Batches(model, device), options.EvalBatch);
+            return new Outcome($"{options.MethodLabel} adapter {adapterDirectory} on {checkpoint.WeightsPath}", evaluation.Accuracy, evaluation.Correct, evaluation.Count, evaluation.MacroF1, test.Origin);
         }
     }
 
@@ -65,8 +67,8 @@ public static class EvaluateJob
         using var model = new VisionTransformer(sourceModel with { Classes = options.TargetClasses.Count });
         model.LoadWeights(weightsPath);
         model.to(device);
-        using var evaluation = Trainer.Evaluate(model, test, options.EvalBatch, device);
-        return new Outcome($"merged weights {weightsPath}", evaluation.Accuracy, evaluation.Correct, evaluation.Count);
+        using var evaluation = Trainer.Evaluate(model, test.Batches(model, device), options.EvalBatch);
+        return new Outcome($"merged weights {weightsPath}", evaluation.Accuracy, evaluation.Correct, evaluation.Count, evaluation.MacroF1, test.Origin);
     }
 
     private static TaskData LoadTest(RunOptions options) =>

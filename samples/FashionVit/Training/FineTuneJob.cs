@@ -7,7 +7,10 @@ using FashionVit.Cli;
 using FashionVit.Model;
 using FashionVit.Reporting;
 using OneLoRA;
-using OneLoRA.Data;
+using OneLoRA.Datasets;
+using OneLoRA.Training;
+using OneLoRA.Training.Cli;
+using OneLoRA.Training.Reporting;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -60,10 +63,16 @@ public static class FineTuneJob
         return (model, Attach(model, options));
     }
 
-    /// <summary>Runs the job and writes its outputs under <paramref name="outputDirectory"/>.</summary>
-    public static RunResult Run(RunOptions options, string outputDirectory, TrainingProgress progress)
+    /// <summary>
+    /// Runs the job and writes its outputs under <paramref name="outputDirectory"/>. The output and cache folders are
+    /// checked first (<see cref="Locations.RequireWritableDirectory"/>), so a bad path fails before any training.
+    /// </summary>
+    /// <exception cref="OptionException">The output or cache folder cannot be written, or the device is unavailable.</exception>
+    public static FashionVitResult Run(RunOptions options, string outputDirectory, TrainingProgress progress)
     {
         var wall = Stopwatch.StartNew();
+        Locations.RequireWritableDirectory("--out", outputDirectory);
+        Locations.RequireWritableDirectory(options.CacheOrigin, options.CacheDirectory);
         var device = Prepare(options);
         var checkpoint = PretrainCache.Ensure(options.Pretrain, options.CacheDirectory, options.DataDirectory, device, progress, options.EvalBatch);
         double pretrainSeconds = checkpoint.Reused ? 0 : wall.Elapsed.TotalSeconds;
@@ -72,34 +81,42 @@ public static class FineTuneJob
 
         using var train = TaskData.Load(FashionMnistSplit.Train, options.DataDirectory, options.TargetClasses, options.Shift, options.TrainLimit);
         using var test = TaskData.Load(FashionMnistSplit.Test, options.DataDirectory, options.TargetClasses, options.Shift, options.TestLimit);
+        progress.Info($"Data: {train.Origin}");
         var (model, attachment) = BuildModel(checkpoint, options, device);
         using var _ = model;
         var parameters = attachment.Report();
         progress.Info(parameters.ToString());
 
         int steps = options.Steps > 0 ? options.Steps : (int)(options.Epochs * Math.Max(1, train.Count / options.Batch));
-        var trainWatch = Stopwatch.StartNew();
-        double loss = Trainer.Train(model, attachment.TrainableParameters(), train, steps, options.Batch, options.LearningRate,
-            options.WeightDecay, options.Seed, device, progress, $"fine-tune {options.MethodLabel}");
-        double trainSeconds = trainWatch.Elapsed.TotalSeconds;
+        var settings = new TrainingSettings
+        {
+            Steps = steps,
+            Batch = options.Batch,
+            LearningRate = options.LearningRate,
+            WeightDecay = options.WeightDecay,
+            Seed = options.Seed,
+            Phase = $"fine-tune {options.MethodLabel}",
+        };
+        var training = Trainer.Train(model, attachment.TrainableParameters(), train.Batches(model, device), settings, progress);
 
-        using var unmerged = Trainer.Evaluate(model, test, options.EvalBatch, device);
+        using var unmerged = Trainer.Evaluate(model, test.Batches(model, device), options.EvalBatch);
         Directory.CreateDirectory(outputDirectory);
         var adapterDirectory = Path.Combine(outputDirectory, AdapterFolder);
         model.SaveAdapters(adapterDirectory, baseModelNameOrPath: checkpoint.WeightsPath);
 
         // The head-only baseline has no adapters to merge: its merged model is the trained model.
         if (attachment.Layers.Count > 0) model.MergeAdapters();
-        using var merged = Trainer.Evaluate(model, test, options.EvalBatch, device);
+        using var merged = Trainer.Evaluate(model, test.Batches(model, device), options.EvalBatch);
         var weightsPath = Path.Combine(outputDirectory, MergedWeightsFile);
         model.to(CPU);
         model.SaveWeights(weightsPath);
 
-        var (changed, maxDifference) = Compare(unmerged, merged);
-        var result = new RunResult
+        var (changed, maxDifference) = Evaluation.Differences(unmerged, merged);
+        var result = new FashionVitResult
         {
             Method = options.MethodLabel,
             Accuracy = unmerged.Accuracy,
+            MacroF1 = unmerged.MacroF1,
             MergedAccuracy = merged.Accuracy,
             ChangedPredictions = changed,
             MaxLogitDifference = maxDifference,
@@ -108,11 +125,11 @@ public static class FineTuneJob
             Steps = steps,
             Batch = options.Batch,
             LearningRate = options.LearningRate,
-            FinalLoss = loss,
-            TrainSeconds = trainSeconds,
+            FinalLoss = training.FinalLoss,
+            TrainSeconds = training.Seconds,
             WallSeconds = wall.Elapsed.TotalSeconds,
             PretrainSeconds = pretrainSeconds,
-            ImagesPerSecond = steps * (double)Math.Min(options.Batch, train.Count) / Math.Max(1e-9, trainSeconds),
+            ImagesPerSecond = training.ExamplesPerSecond,
             PeakMemoryBytes = PeakMemory.Bytes(),
             TrainableParameters = parameters.Trainable,
             TotalParameters = parameters.Total,
@@ -120,21 +137,10 @@ public static class FineTuneJob
             Checkpoint = Path.GetFullPath(checkpoint.WeightsPath),
             AdapterDirectory = Path.GetFullPath(adapterDirectory),
             MergedWeights = Path.GetFullPath(weightsPath),
+            DataDirectory = Path.GetFullPath(train.Directory),
             Arguments = RunOptionSet.ToArguments(options with { Out = outputDirectory }),
         };
         result.Save(Path.Combine(outputDirectory, RunResult.FileName));
         return result;
-    }
-
-    /// <summary>How many predictions differ, and the largest logit difference, between two evaluations of the same images.</summary>
-    public static (long Changed, double MaxDifference) Compare(Evaluation a, Evaluation b)
-    {
-        if (!a.Logits.shape.SequenceEqual(b.Logits.shape))
-            throw new ArgumentException($"Evaluations of different shapes: [{string.Join(", ", a.Logits.shape)}] and [{string.Join(", ", b.Logits.shape)}].");
-        if (a.Logits.numel() == 0) return (0, 0);
-        using var scope = NewDisposeScope();
-        long changed = a.Logits.argmax(1).ne(b.Logits.argmax(1)).sum().item<long>();
-        double difference = (a.Logits - b.Logits).abs().max().item<float>();
-        return (changed, difference);
     }
 }

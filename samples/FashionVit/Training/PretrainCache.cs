@@ -5,9 +5,10 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using FashionVit.Cli;
 using FashionVit.Model;
-using FashionVit.Reporting;
 using OneLoRA;
-using OneLoRA.Data;
+using OneLoRA.Datasets;
+using OneLoRA.Training;
+using OneLoRA.Training.Reporting;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -64,10 +65,19 @@ public static class PretrainCache
         using var model = new VisionTransformer(config.Model);
         model.to(device);
         int steps = config.TotalSteps(train.Count);
-        progress.Info($"Pretraining {config} on {train.Count} images ({steps} steps); cached as {PathsFor(config, cacheDirectory).Weights}");
-        Trainer.Train(model, model.parameters(), train, steps, config.Batch, config.LearningRate, config.WeightDecay, config.Seed, device, progress, "pretrain");
-        var evaluation = Trainer.Evaluate(model, test, evalBatch, device);
-        evaluation.Logits.Dispose();
+        progress.Info($"Pretraining {config} on {train.Count} images ({steps} steps) from {train.Origin}; cached as {PathsFor(config, cacheDirectory).Weights}");
+        var settings = new TrainingSettings
+        {
+            Steps = steps,
+            Batch = config.Batch,
+            LearningRate = config.LearningRate,
+            WeightDecay = config.WeightDecay,
+            Seed = config.Seed,
+            Phase = "pretrain",
+            LearningRateOption = "--pretrain-lr",
+        };
+        Trainer.Train(model, model.parameters(), train.Batches(model, device), settings, progress);
+        using var evaluation = Trainer.Evaluate(model, test.Batches(model, device), evalBatch);
 
         Directory.CreateDirectory(cacheDirectory);
         var (weightsPath, infoPath) = PathsFor(config, cacheDirectory);

@@ -1,7 +1,8 @@
 using System;
 using System.Collections.Generic;
 using FashionVit.Cli;
-using OneLoRA.Data;
+using OneLoRA.Datasets;
+using OneLoRA.Training;
 using static TorchSharp.torch;
 
 namespace FashionVit.Training;
@@ -9,12 +10,13 @@ namespace FashionVit.Training;
 /// <summary>One split of a classification task: images [n, 1, 28, 28] (standardized) and labels 0..classes−1.</summary>
 public sealed class TaskData : IDisposable
 {
-    private TaskData(Tensor images, Tensor labels, IReadOnlyList<int> classes, string directory)
+    private TaskData(Tensor images, Tensor labels, IReadOnlyList<int> classes, string directory, string source)
     {
         Images = images;
         Labels = labels;
         Classes = classes;
         Directory = directory;
+        Source = source;
     }
 
     /// <summary>float32 [n, 1, 28, 28].</summary>
@@ -29,33 +31,35 @@ public sealed class TaskData : IDisposable
     /// <summary>Where the files were read from.</summary>
     public string Directory { get; }
 
+    /// <summary>Why that folder: <c>--data</c>, <c>FASHION_MNIST_DIR</c> or <c>default</c>.</summary>
+    public string Source { get; }
+
+    /// <summary>"DIR (source)", for the line every run prints about its data.</summary>
+    public string Origin => $"{Directory} ({Source})";
+
     /// <summary>Number of images.</summary>
     public long Count => Labels.shape[0];
 
     /// <summary>A task from tensors already in memory (the data takes ownership of them).</summary>
-    public static TaskData FromTensors(Tensor images, Tensor labels, IReadOnlyList<int> classes) => new(images, labels, classes, "(memory)");
+    public static TaskData FromTensors(Tensor images, Tensor labels, IReadOnlyList<int> classes) => new(images, labels, classes, "(memory)", "memory");
+
+    /// <summary>The batches the shared training loop reads: images at the indices, moved to <paramref name="device"/>, through <paramref name="model"/>.</summary>
+    public IBatchSource Batches(nn.Module<Tensor, Tensor> model, Device device) =>
+        new BatchSource(Labels, indices => model.call(Images.index(indices).to(device)));
 
     /// <summary>
     /// Loads the images of <paramref name="classes"/> from a split, keeps the first <paramref name="limit"/> (0: all),
     /// and applies <paramref name="shift"/>.
     /// </summary>
-    /// <exception cref="System.IO.FileNotFoundException">The data set is missing; the message says where it looked and how to install it.</exception>
+    /// <exception cref="System.IO.FileNotFoundException">The data set is missing; the message says where it looked and how to install it (see <see cref="FashionMnist.Locate"/>).</exception>
     public static TaskData Load(FashionMnistSplit split, string? dataDirectory, IReadOnlyList<int> classes, DomainShift shift, int limit)
     {
-        FashionMnistData data;
-        try
-        {
-            data = FashionMnist.Load(split, dataDirectory, classes);
-        }
-        catch (System.IO.FileNotFoundException e)
-        {
-            throw new System.IO.FileNotFoundException($"{e.Message}\nOn Debian/Ubuntu: sudo apt-get install -y dataset-fashion-mnist", e.FileName, e);
-        }
+        var data = FashionMnist.Load(split, dataDirectory, classes);
         using var _ = data;
         if ((limit <= 0 || limit >= data.Count) && shift == DomainShift.None)
         {
             // Take the loaded tensors as they are: a copy would raise the peak memory every method is measured by.
-            return new TaskData(data.Images.alias(), data.Labels.alias(), data.Classes, data.Directory);
+            return new TaskData(data.Images.alias(), data.Labels.alias(), data.Classes, data.Directory, data.Source);
         }
         using var scope = NewDisposeScope();
         var images = data.Images;
@@ -66,7 +70,7 @@ public sealed class TaskData : IDisposable
             labels = labels.narrow(0, 0, limit);
         }
         images = Apply(images, shift).contiguous();
-        return new TaskData(images.clone().MoveToOuterDisposeScope(), labels.clone().MoveToOuterDisposeScope(), data.Classes, data.Directory);
+        return new TaskData(images.clone().MoveToOuterDisposeScope(), labels.clone().MoveToOuterDisposeScope(), data.Classes, data.Directory, data.Source);
     }
 
     /// <summary>

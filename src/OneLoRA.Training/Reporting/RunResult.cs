@@ -3,25 +3,27 @@ using System.IO;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 
-namespace FashionVit.Reporting;
+namespace OneLoRA.Training.Reporting;
 
-/// <summary>What one fine-tuning run measured; written as <c>results.json</c>.</summary>
-public sealed record RunResult
+/// <summary>
+/// What one fine-tuning run measured; written as <c>results.json</c> with snake_case names (<c>accuracy</c>,
+/// <c>merged_accuracy</c>, <c>train_seconds</c>, …). A job derives a record to add its own fields
+/// (e.g. the checkpoint it started from); <see cref="Save"/> writes them too.
+/// </summary>
+public record RunResult
 {
     /// <summary>Method label with its combinations, e.g. <c>OneLoRA+norms</c>.</summary>
     public required string Method { get; init; }
-    /// <summary>Accuracy on the target test images with the adapters unmerged.</summary>
+    /// <summary>Accuracy on the test examples with the adapters unmerged.</summary>
     public required double Accuracy { get; init; }
+    /// <summary>Macro-F1 on the test examples with the adapters unmerged (see <see cref="ClassificationMetrics.MacroF1"/>).</summary>
+    public double MacroF1 { get; init; }
     /// <summary>Accuracy after merging the adapters into the weights.</summary>
     public required double MergedAccuracy { get; init; }
-    /// <summary>Test images whose predicted class changed with merging.</summary>
+    /// <summary>Test examples whose predicted class changed with merging.</summary>
     public required long ChangedPredictions { get; init; }
     /// <summary>Largest absolute logit difference between merged and unmerged.</summary>
     public required double MaxLogitDifference { get; init; }
-    /// <summary>Accuracy of the pretrained model on its own source task.</summary>
-    public required double SourceAccuracy { get; init; }
-    /// <summary>Test images evaluated.</summary>
-    public required long TestImages { get; init; }
     /// <summary>Fine-tuning steps.</summary>
     public required int Steps { get; init; }
     /// <summary>Batch size.</summary>
@@ -32,13 +34,9 @@ public sealed record RunResult
     public required double FinalLoss { get; init; }
     /// <summary>Seconds spent in the fine-tuning steps.</summary>
     public required double TrainSeconds { get; init; }
-    /// <summary>Seconds of the whole command (pretraining excluded when the checkpoint was cached).</summary>
+    /// <summary>Seconds of the whole command.</summary>
     public required double WallSeconds { get; init; }
-    /// <summary>Seconds spent pretraining in this process (0 when the checkpoint came from the cache).</summary>
-    public required double PretrainSeconds { get; init; }
-    /// <summary>Training throughput.</summary>
-    public required double ImagesPerSecond { get; init; }
-    /// <summary>Peak resident memory of the process in bytes (VmHWM).</summary>
+    /// <summary>Peak resident memory of the process in bytes (VmHWM, see <see cref="PeakMemory"/>).</summary>
     public required long PeakMemoryBytes { get; init; }
     /// <summary>Trainable parameters (adapters, extras and head).</summary>
     public required long TrainableParameters { get; init; }
@@ -46,8 +44,6 @@ public sealed record RunResult
     public required long TotalParameters { get; init; }
     /// <summary>Adapted Linear layers.</summary>
     public required int AdaptedLayers { get; init; }
-    /// <summary>The base checkpoint fine-tuned from.</summary>
-    public required string Checkpoint { get; init; }
     /// <summary>The adapter directory written (adapter_model.safetensors + adapter_config.json).</summary>
     public required string AdapterDirectory { get; init; }
     /// <summary>The merged weights file written.</summary>
@@ -58,28 +54,38 @@ public sealed record RunResult
     /// <summary>File name of the results in a run directory.</summary>
     public const string FileName = "results.json";
 
-    internal static readonly JsonSerializerOptions Json = new()
+    /// <summary>The JSON format of results files: snake_case names, indented, NaN and ∞ as strings.</summary>
+    public static JsonSerializerOptions JsonOptions { get; } = new()
     {
         PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
         WriteIndented = true,
         NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals,
     };
 
-    /// <summary>Writes the result as JSON.</summary>
-    public void Save(string path) => File.WriteAllText(path, JsonSerializer.Serialize(this, Json) + "\n");
+    /// <summary>Writes the result, with the fields of its runtime type, as JSON; atomically (a temporary file, then a rename).</summary>
+    public void Save(string path)
+    {
+        var temporary = path + ".tmp";
+        File.WriteAllText(temporary, JsonSerializer.Serialize(this, GetType(), JsonOptions) + "\n");
+        File.Move(temporary, path, overwrite: true);
+    }
 
     /// <summary>Reads a result written by <see cref="Save"/>.</summary>
     /// <exception cref="InvalidDataException">The file is not a result; the message names it.</exception>
-    public static RunResult Load(string path)
+    public static T Load<T>(string path) where T : RunResult
     {
         try
         {
-            return JsonSerializer.Deserialize<RunResult>(File.ReadAllText(path), Json)
+            return JsonSerializer.Deserialize<T>(File.ReadAllText(path), JsonOptions)
                 ?? throw new InvalidDataException($"'{path}' holds null, expected a run result.");
         }
         catch (JsonException e)
         {
-            throw new InvalidDataException($"'{path}' is not a FashionVit results.json: {e.Message}", e);
+            throw new InvalidDataException($"'{path}' is not a {FileName} of this job: {e.Message}", e);
         }
     }
+
+    /// <summary>Reads the common fields of any job's result.</summary>
+    /// <exception cref="InvalidDataException">The file is not a result; the message names it.</exception>
+    public static RunResult Load(string path) => Load<RunResult>(path);
 }

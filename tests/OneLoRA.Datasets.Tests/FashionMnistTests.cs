@@ -3,12 +3,11 @@ using System.Buffers.Binary;
 using System.IO;
 using System.IO.Compression;
 using System.Linq;
-using OneLoRA.Data;
-using OneLoRA.Tests.Serialization;
+using OneLoRA.Datasets;
 using Xunit;
 using static TorchSharp.torch;
 
-namespace OneLoRA.Tests.Data;
+namespace OneLoRA.Datasets.Tests;
 
 /// <summary>Writes small idx files the way the Fashion-MNIST distribution does.</summary>
 internal static class IdxFiles
@@ -218,13 +217,15 @@ public sealed class FashionMnistTests : IDisposable
     {
         var missing = Path.Combine(dir.Path, "nowhere");
         var e = Assert.Throws<FileNotFoundException>(() => FashionMnist.Load(FashionMnistSplit.Test, missing));
-        Assert.Contains($"{missing} (--data): no such directory", e.Message);
-        Assert.Contains("apt-get install -y dataset-fashion-mnist", e.Message);
+        Assert.Contains($"--data {missing}: no such directory", e.Message);
+        Assert.Contains("sudo apt-get install -y dataset-fashion-mnist", e.Message);
         Assert.Contains("FASHION_MNIST_DIR", e.Message);
+        Assert.DoesNotContain("\n", e.Message);
 
         IdxFiles.Write(dir.Path, "t10k-images-idx3-ubyte", IdxFiles.Images(2), gzip: true);
         var half = Assert.Throws<FileNotFoundException>(() => FashionMnist.Load(FashionMnistSplit.Test, dir.Path));
-        Assert.Contains($"{dir.Path} (--data): missing t10k-labels-idx1-ubyte[.gz]", half.Message);
+        Assert.Contains($"--data {dir.Path}: missing t10k-labels-idx1-ubyte[.gz]", half.Message);
+        Assert.DoesNotContain("\n", half.Message);
     }
 }
 
@@ -259,7 +260,28 @@ public sealed class FashionMnistEnvironmentTests : IDisposable
             Assert.Equal(elsewhere, data.Directory);
             Assert.Equal([0L, 6, 0, 0, 0, 0, 0, 0, 0, 0], data.CountsPerClass());
         }
-        Assert.Equal([(elsewhere, "--data")], FashionMnist.SearchPath(elsewhere));
-        Assert.Equal([(dir.Path, FashionMnist.DirectoryVariable), (FashionMnist.DefaultDirectory, "default")], FashionMnist.SearchPath(null));
+        Assert.Equal((elsewhere, "--data"), FashionMnist.SearchPath(elsewhere));
+        Assert.Equal((dir.Path, FashionMnist.DirectoryVariable), FashionMnist.SearchPath(null));
+        using (var data = FashionMnist.Load(FashionMnistSplit.Train))
+            Assert.Equal(FashionMnist.DirectoryVariable, data.Source);
+        Environment.SetEnvironmentVariable(FashionMnist.DirectoryVariable, null);
+        Assert.Equal((FashionMnist.DefaultDirectory, "default"), FashionMnist.SearchPath(null));
+    }
+
+    [Fact]
+    public void A_wrong_environment_variable_is_an_error_naming_it_and_its_path_never_a_fallback_to_the_default()
+    {
+        var wrong = Path.Combine(dir.Path, "typo");
+        Environment.SetEnvironmentVariable(FashionMnist.DirectoryVariable, wrong);
+        var e = Assert.Throws<FileNotFoundException>(() => FashionMnist.Load(FashionMnistSplit.Test));
+        Assert.StartsWith($"Fashion-MNIST test files not found: FASHION_MNIST_DIR={wrong}: no such directory.", e.Message);
+        Assert.DoesNotContain("\n", e.Message);
+        Assert.Equal((wrong, FashionMnist.DirectoryVariable), FashionMnist.SearchPath(null));
+
+        // A folder that exists but lacks the files is named the same way, even when the default folder has them.
+        IdxFiles.Write(dir.Path, "t10k-labels-idx1-ubyte", IdxFiles.Labels(IdxFiles.SampleLabels), gzip: false);
+        Environment.SetEnvironmentVariable(FashionMnist.DirectoryVariable, dir.Path);
+        var half = Assert.Throws<FileNotFoundException>(() => FashionMnist.Load(FashionMnistSplit.Test));
+        Assert.Contains($"FASHION_MNIST_DIR={dir.Path}: missing t10k-images-idx3-ubyte[.gz]", half.Message);
     }
 }

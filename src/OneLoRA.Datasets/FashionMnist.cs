@@ -4,7 +4,7 @@ using System.IO;
 using System.Linq;
 using static TorchSharp.torch;
 
-namespace OneLoRA.Data;
+namespace OneLoRA.Datasets;
 
 /// <summary>Which half of Fashion-MNIST: 60,000 training or 10,000 test images.</summary>
 public enum FashionMnistSplit
@@ -29,10 +29,11 @@ public enum PixelScaling
 /// <summary>A loaded split: images, labels (remapped when a class subset was asked for) and where they came from.</summary>
 public sealed class FashionMnistData : IDisposable
 {
-    internal FashionMnistData(FashionMnistSplit split, string directory, Tensor images, Tensor labels, IReadOnlyList<int> classes)
+    internal FashionMnistData(FashionMnistSplit split, string directory, string source, Tensor images, Tensor labels, IReadOnlyList<int> classes)
     {
         Split = split;
         Directory = directory;
+        Source = source;
         Images = images;
         Labels = labels;
         Classes = classes;
@@ -43,6 +44,9 @@ public sealed class FashionMnistData : IDisposable
 
     /// <summary>The directory the files were read from.</summary>
     public string Directory { get; }
+
+    /// <summary>Where that directory came from: <c>--data</c>, <see cref="FashionMnist.DirectoryVariable"/> or <c>default</c>.</summary>
+    public string Source { get; }
 
     /// <summary>float32 images, shape [n, 1, 28, 28], scaled as asked.</summary>
     public Tensor Images { get; }
@@ -76,10 +80,10 @@ public sealed class FashionMnistData : IDisposable
 
 /// <summary>
 /// Fashion-MNIST (Xiao et al., 2017) from its four idx files, plain or gzip
-/// (<c>train-images-idx3-ubyte[.gz]</c>, <c>train-labels-idx1-ubyte[.gz]</c>, <c>t10k-…</c>). Looks in the directory
-/// passed in (a <c>--data DIR</c> option; when given, nowhere else), else in <c>$FASHION_MNIST_DIR</c>, then
-/// <see cref="DefaultDirectory"/> (where Debian's <c>dataset-fashion-mnist</c> package installs them), using the first
-/// that has both files of the split.
+/// (<c>train-images-idx3-ubyte[.gz]</c>, <c>train-labels-idx1-ubyte[.gz]</c>, <c>t10k-…</c>). Looks in one directory:
+/// the one passed in (a <c>--data DIR</c> option), else <c>$FASHION_MNIST_DIR</c> when set, else
+/// <see cref="DefaultDirectory"/> (where Debian's <c>dataset-fashion-mnist</c> package installs them). A directory that
+/// was asked for is never silently replaced by another.
 /// </summary>
 public static class FashionMnist
 {
@@ -104,7 +108,7 @@ public static class FashionMnist
 
     /// <summary>How to get the files, for error messages and help text.</summary>
     public const string InstallHint =
-        "Install them with `apt-get install -y dataset-fashion-mnist` (Debian/Ubuntu; puts them in " + DefaultDirectory +
+        "Install them with `sudo apt-get install -y dataset-fashion-mnist` (Debian/Ubuntu; puts them in " + DefaultDirectory +
         "), or download the four *-ubyte.gz files from https://github.com/zalandoresearch/fashion-mnist and pass --data DIR or set " +
         DirectoryVariable + ".";
 
@@ -117,45 +121,49 @@ public static class FashionMnist
     };
 
     /// <summary>
-    /// The directories searched, in order, each with where it came from: only <paramref name="dataDirectory"/> when
-    /// given (an explicit choice is never silently replaced), else <c>$FASHION_MNIST_DIR</c> if set, then the default.
+    /// The directory searched, with where it came from: <paramref name="dataDirectory"/> when given (<c>--data</c>),
+    /// else <c>$FASHION_MNIST_DIR</c> when set, else the default. Only one: an explicit choice is never silently
+    /// replaced by the default, so a typo is an error naming it.
     /// </summary>
-    public static IReadOnlyList<(string Directory, string Source)> SearchPath(string? dataDirectory)
+    public static (string Directory, string Source) SearchPath(string? dataDirectory)
     {
-        var result = new List<(string, string)>();
-        if (!string.IsNullOrWhiteSpace(dataDirectory)) return [(dataDirectory, "--data")];
+        if (!string.IsNullOrWhiteSpace(dataDirectory)) return (dataDirectory, "--data");
         var fromEnvironment = Environment.GetEnvironmentVariable(DirectoryVariable);
-        if (!string.IsNullOrWhiteSpace(fromEnvironment)) result.Add((fromEnvironment, DirectoryVariable));
-        result.Add((DefaultDirectory, "default"));
-        return result;
+        if (!string.IsNullOrWhiteSpace(fromEnvironment)) return (fromEnvironment, DirectoryVariable);
+        return (DefaultDirectory, "default");
     }
 
     /// <summary>
-    /// Finds a split's two files: in the first directory of <see cref="SearchPath"/> that holds both
-    /// (each as <c>name</c> or <c>name.gz</c>; the plain file wins when both exist).
+    /// Finds a split's two files in the directory of <see cref="SearchPath"/> (each as <c>name</c> or <c>name.gz</c>;
+    /// the plain file wins when both exist).
     /// </summary>
-    /// <exception cref="FileNotFoundException">No directory has both; the message says where it looked and how to install.</exception>
-    public static (string Directory, string Images, string Labels) Locate(FashionMnistSplit split, string? dataDirectory = null)
+    /// <exception cref="FileNotFoundException">The directory is missing or lacks a file; the one-line message names the
+    /// directory, where it came from (e.g. <c>FASHION_MNIST_DIR=/x</c>) and how to install the files.</exception>
+    public static (string Directory, string Source, string Images, string Labels) Locate(FashionMnistSplit split, string? dataDirectory = null)
     {
         var (images, labels) = FileNames(split);
-        var report = new List<string>();
-        foreach (var (directory, source) in SearchPath(dataDirectory))
+        var (directory, source) = SearchPath(dataDirectory);
+        var named = source switch
         {
-            if (!System.IO.Directory.Exists(directory))
-            {
-                report.Add($"  {directory} ({source}): no such directory");
-                continue;
-            }
-            var imagesFile = Find(directory, images);
-            var labelsFile = Find(directory, labels);
-            if (imagesFile is not null && labelsFile is not null)
-                return (directory, imagesFile, labelsFile);
+            "--data" => $"--data {directory}",
+            DirectoryVariable => $"{DirectoryVariable}={directory}",
+            _ => $"{directory} (the default folder)",
+        };
+        if (!System.IO.Directory.Exists(directory))
+            throw new FileNotFoundException($"Fashion-MNIST {Describe(split)} files not found: {named}: no such directory. {InstallHint}");
+        var imagesFile = Find(directory, images);
+        var labelsFile = Find(directory, labels);
+        if (imagesFile is null || labelsFile is null)
+        {
             var missing = new[] { (imagesFile, images), (labelsFile, labels) }.Where(f => f.Item1 is null).Select(f => $"{f.Item2}[.gz]");
-            report.Add($"  {directory} ({source}): missing {string.Join(" and ", missing)}");
+            throw new FileNotFoundException(
+                $"Fashion-MNIST {Describe(split)} files not found: {named}: missing {string.Join(" and ", missing)}. {InstallHint}",
+                Path.Combine(directory, imagesFile is null ? images : labels));
         }
-        throw new FileNotFoundException(
-            $"Fashion-MNIST {split.ToString().ToLowerInvariant()} files not found. Looked in:\n{string.Join("\n", report)}\n{InstallHint}");
+        return (directory, source, imagesFile, labelsFile);
     }
+
+    private static string Describe(FashionMnistSplit split) => split.ToString().ToLowerInvariant();
 
     /// <summary>
     /// Loads a split as tensors: images float32 [n, 1, 28, 28], labels int64 [n]. With <paramref name="classes"/>,
@@ -163,7 +171,7 @@ public static class FashionMnist
     /// (e.g. 5..9 → 0..4).
     /// </summary>
     /// <param name="split">Train or test.</param>
-    /// <param name="dataDirectory">The <c>--data</c> directory, searched first; null to use the environment variable or default.</param>
+    /// <param name="dataDirectory">The <c>--data</c> directory; null to use the environment variable, else the default.</param>
     /// <param name="classes">Distinct classes in 0..9 to keep, in label order; null for all ten.</param>
     /// <param name="scaling">Pixel scaling; standardized by default.</param>
     /// <exception cref="FileNotFoundException">Files not found (see <see cref="Locate"/>).</exception>
@@ -172,7 +180,7 @@ public static class FashionMnist
     public static FashionMnistData Load(FashionMnistSplit split, string? dataDirectory = null, IReadOnlyList<int>? classes = null, PixelScaling scaling = PixelScaling.Standardized)
     {
         var keep = CheckClasses(classes);
-        var (directory, imagesPath, labelsPath) = Locate(split, dataDirectory);
+        var (directory, source, imagesPath, labelsPath) = Locate(split, dataDirectory);
         var images = IdxFile.ReadImages(imagesPath);
         if (images.Rows != ImageSize || images.Columns != ImageSize)
             throw new IdxFormatException(imagesPath, $"images are {images.Rows}×{images.Columns}; Fashion-MNIST images are {ImageSize}×{ImageSize}.");
@@ -189,7 +197,7 @@ public static class FashionMnist
                 throw new IdxFormatException(labelsPath, $"label {labels[i]} at index {i} is not a Fashion-MNIST class (0..{ClassNames.Count - 1}).");
             if (remap[labels[i]] >= 0) selected.Add(i);
         }
-        return new FashionMnistData(split, directory, ImagesTensor(images, selected, scaling), LabelsTensor(labels, selected, remap), keep);
+        return new FashionMnistData(split, directory, source, ImagesTensor(images, selected, scaling), LabelsTensor(labels, selected, remap), keep);
     }
 
     private static string? Find(string directory, string name)

@@ -3,7 +3,7 @@ using System.Collections.Generic;
 using System.Linq;
 using ScottPlot;
 
-namespace FashionVit.Reporting;
+namespace OneLoRA.Training.Reporting;
 
 /// <summary>
 /// The paper's bubble plot: accuracy against training time, one bubble per method whose area grows with its trainable
@@ -11,8 +11,8 @@ namespace FashionVit.Reporting;
 /// </summary>
 public static class ComparisonPlot
 {
-    /// <summary>Writes the plot as a PNG (headless; ScottPlot renders with SkiaSharp).</summary>
-    public static void Save(IReadOnlyList<RunResult> results, string path, int width = 900, int height = 600)
+    /// <summary>Writes the plot as a PNG (headless; ScottPlot renders with SkiaSharp) titled <paramref name="title"/>.</summary>
+    public static void Save(IReadOnlyList<RunResult> results, string path, string title = "Fine-tuning: accuracy vs. training time", int width = 900, int height = 600)
     {
         var plot = new Plot();
         var palette = new ScottPlot.Palettes.Category10();
@@ -29,7 +29,7 @@ public static class ComparisonPlot
             label.LabelOffsetY = -size / 2 - 2;
             label.LabelAlignment = Alignment.LowerCenter;
         }
-        plot.Title("Fashion-MNIST fine-tuning: accuracy vs. training time");
+        plot.Title(title);
         plot.XLabel("training time (s); bubble area ~ log10 trainable parameters");
         plot.YLabel("test accuracy (%)");
         if (results.Count > 0)
@@ -40,6 +40,9 @@ public static class ComparisonPlot
             double xPad = Math.Max(2, 0.2 * (xMax - xMin)), yPad = Math.Max(1, 0.15 * (yMax - yMin));
             plot.Axes.SetLimits(Math.Max(0, xMin - xPad), xMax + xPad, yMin - yPad, yMax + 2 * yPad);
         }
-        plot.SavePng(path, width, height);
+        // Atomic: a failed render never leaves half a PNG under the final name.
+        var temporary = path + ".tmp";
+        plot.SavePng(temporary, width, height);
+        System.IO.File.Move(temporary, path, overwrite: true);
     }
 }

@@ -4,19 +4,20 @@ using System.Linq;
 using System.Text;
 using Spectre.Console;
 
-namespace FashionVit.Reporting;
+namespace OneLoRA.Training.Reporting;
 
-/// <summary>The end-of-run table: method, accuracy (unmerged and merged), time, peak memory, trainable and total parameters.</summary>
+/// <summary>The end-of-run table: method, accuracy and macro-F1 (unmerged), merged accuracy, time, peak memory, trainable and total parameters.</summary>
 public static class ResultsTable
 {
     private static readonly string[] Headers =
-        ["method", "accuracy", "merged", "train time", "wall time", "peak memory", "trainable", "total params"];
+        ["method", "accuracy", "macro-F1", "merged", "train time", "wall time", "peak memory", "trainable", "total params"];
 
     /// <summary>One row of cells per result, formatted for people.</summary>
     public static IReadOnlyList<string[]> Rows(IEnumerable<RunResult> results) => results.Select(r => new[]
     {
         r.Method,
         Percent(r.Accuracy),
+        Percent(r.MacroF1),
         Percent(r.MergedAccuracy) + (r.ChangedPredictions == 0 ? "" : $" ({r.ChangedPredictions} changed)"),
         Seconds(r.TrainSeconds),
         Seconds(r.WallSeconds),

@@ -3,7 +3,7 @@ using System.Diagnostics;
 using System.Globalization;
 using System.IO;
 
-namespace FashionVit.Reporting;
+namespace OneLoRA.Training.Reporting;
 
 /// <summary>The process's peak resident memory: VmHWM from /proc/self/status on Linux, PeakWorkingSet64 elsewhere.</summary>
 public static class PeakMemory

@@ -3,7 +3,7 @@ using System.Buffers.Binary;
 using System.IO;
 using System.IO.Compression;
 
-namespace OneLoRA.Data;
+namespace OneLoRA.Datasets;
 
 /// <summary>An idx file (plain or gzip) whose content breaks the format; the message names the file.</summary>
 public sealed class IdxFormatException : IOException
