@@ -1,7 +1,7 @@
 using System.IO;
 using System.Linq;
 using System.Text.Json.Nodes;
-using OneLoRA.Serialization;
+using OneLoRA;
 using OneLoRA.Training.Reporting;
 using TextClassify.Cli;
 using TextClassify.Training;

@@ -28,12 +28,12 @@ public static class TextClassifyCli
             "save the adapters, merge them and export the merged weights. Without a command: finetune.");
         var rootOptions = new RunOptionSet();
         rootOptions.AddTo(root);
-        root.SetAction(r => Guard(() => FineTune(rootOptions.Bind(r), r.InvocationConfiguration.Output)));
+        root.SetAction(r => Guard(() => FineTune(rootOptions.Bind(r), r.InvocationConfiguration.Output), r.InvocationConfiguration.Error));
 
         var finetune = new Command("finetune", "Fine-tune, evaluate, save adapters, merge, evaluate again, export merged weights, write results.json.");
         var finetuneOptions = new RunOptionSet();
         finetuneOptions.AddTo(finetune);
-        finetune.SetAction(r => Guard(() => FineTune(finetuneOptions.Bind(r), r.InvocationConfiguration.Output)));
+        finetune.SetAction(r => Guard(() => FineTune(finetuneOptions.Bind(r), r.InvocationConfiguration.Output), r.InvocationConfiguration.Error));
         root.Add(finetune);
 
         root.Add(EvaluateCommand());
