@@ -43,7 +43,7 @@ public class CliTests
         Assert.Equal(32, o.MaxLen);
         Assert.Equal(2000, o.TestLimit);
         Assert.Equal(0, o.TrainLimit);
-        Assert.Equal(2, o.Threads);
+        Assert.Equal(1, o.Threads);
         Assert.Equal("cpu", o.Device);
         Assert.Null(o.Data);
         Assert.Null(o.WordNet);
@@ -60,7 +60,7 @@ public class CliTests
             "--epochs", "2", "--steps", "7", "--batch", "16", "--eval-batch", "64", "--train-norms", "--train-biases", "--train-scale",
             "--compression-seed", "11", "--mora-type", "6", "--mora-rank-rule", "MoRA", "--seed", "5",
             "--data", "/some/file.tsv", "--labels", "b, a", "--train-limit", "100", "--test-limit", "50", "--max-len", "24",
-            "--threads", "1", "--device", "cuda:1", "--out", "/tmp/o", "--plain");
+            "--threads", "2", "--device", "cuda:1", "--out", "/tmp/o", "--plain");
         Assert.Equal("LoRA", o.MethodName);
         Assert.Equal("LoRA r=3+norms+biases+scale", o.MethodLabel);
         Assert.Equal((3, 6.0, 0.1, 0.02, 0.1), (o.Rank, o.Alpha, o.Dropout, o.LearningRate, o.WeightDecay));
@@ -68,7 +68,7 @@ public class CliTests
         Assert.Equal((11L, 6, MoRARankRule.MoRA, 5), (o.CompressionSeed, o.MoRAType, o.MoRARankRule, o.Seed));
         Assert.Equal("/some/file.tsv", o.Data);
         Assert.Equal(["b", "a"], o.Labels);
-        Assert.Equal((100, 50, 24, 1), (o.TrainLimit, o.TestLimit, o.MaxLen, o.Threads));
+        Assert.Equal((100, 50, 24, 2), (o.TrainLimit, o.TestLimit, o.MaxLen, o.Threads));
         Assert.Equal(("cuda:1", "/tmp/o"), (o.Device, o.Out));
         Assert.True(o.TrainNorms && o.TrainBiases && o.TrainScale && o.Plain);
 

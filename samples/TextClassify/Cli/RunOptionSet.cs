@@ -65,7 +65,7 @@ public sealed class RunOptionSet
     public Option<int> Seed { get; } = new("--seed") { Description = "Fine-tuning seed (new head, batch order, method randomness)", DefaultValueFactory = _ => Defaults.Seed, HelpName = "N" };
 
     /// <summary>--threads</summary>
-    public Option<int> Threads { get; } = new("--threads", "-t") { Description = "TorchSharp intra-op threads", DefaultValueFactory = _ => Defaults.Threads, HelpName = "N" };
+    public Option<int> Threads { get; } = new("--threads", "-t") { Description = "TorchSharp intra-op threads (1 is fastest on a busy machine; 2 on a quiet two-core one)", DefaultValueFactory = _ => Defaults.Threads, HelpName = "N" };
     /// <summary>--device</summary>
     public Option<string> Device { get; } = new("--device") { Description = "cpu or cuda[:N] (cuda needs a build with -p:TorchBackend=cuda and a GPU)", DefaultValueFactory = _ => Defaults.Device, HelpName = "DEVICE" };
     /// <summary>--out</summary>

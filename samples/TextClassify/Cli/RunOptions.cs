@@ -74,7 +74,7 @@ public sealed record RunOptions
 
     // ---- run ----
     /// <summary>Intra-op threads for TorchSharp.</summary>
-    public int Threads { get; init; } = 2;
+    public int Threads { get; init; } = 1;
     /// <summary><c>cpu</c> or <c>cuda</c> (<c>cuda:N</c>).</summary>
     public string Device { get; init; } = "cpu";
     /// <summary>Output directory; null means <c>runs/&lt;timestamp&gt;-&lt;method&gt;/</c>.</summary>
