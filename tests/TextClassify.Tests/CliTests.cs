@@ -89,7 +89,7 @@ public class CliTests
     public void LearningRatesDependOnTheMethodFamilyUnlessGiven()
     {
         Assert.True(Parse("--method", "full").LearningRate < Parse("--method", "lora").LearningRate);
-        Assert.True(Parse("--method", "lora").LearningRate < Parse("--method", "onelora").LearningRate);
+        Assert.True(Parse("--method", "full").LearningRate < Parse("--method", "onelora").LearningRate);
         Assert.True(Parse("--method", "onelora").LearningRate < Parse("--method", "head").LearningRate);
         Assert.Equal(0.5, Parse("--method", "full", "--lr", "0.5").LearningRate);
     }

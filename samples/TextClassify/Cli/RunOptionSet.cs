@@ -36,7 +36,7 @@ public sealed class RunOptionSet
     /// <summary>--dropout</summary>
     public Option<double> Dropout { get; } = new("--dropout") { Description = "Adapter dropout (LoRA, DoRA, VeRA)", DefaultValueFactory = _ => Defaults.Dropout, HelpName = "P" };
     /// <summary>--lr</summary>
-    public Option<double?> Lr { get; } = new("--lr") { Description = "Learning rate (default: 5e-3; LoRA/DoRA 2e-3; Full 1e-4; head 1e-2)", HelpName = "LR" };
+    public Option<double?> Lr { get; } = new("--lr") { Description = "Learning rate, shared by the new head (default: 1e-3; Full 1e-4; head 1e-2)", HelpName = "LR" };
     /// <summary>--weight-decay</summary>
     public Option<double> WeightDecay { get; } = new("--weight-decay") { Description = "AdamW weight decay", DefaultValueFactory = _ => Defaults.WeightDecay, HelpName = "WD" };
     /// <summary>--epochs</summary>
