@@ -153,4 +153,64 @@ public sealed class CliTests : IDisposable
             File.SetUnixFileMode(locked, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
         }
     }
+
+    [Theory]
+    [InlineData("batch", "--batch 0: must be at least 1.")]
+    [InlineData("steps", "--steps -1: must be ≥ 0.")]
+    [InlineData("lr", "--lr 0: must be a positive number.")]
+    [InlineData("lr-nan", "--lr NaN: must be a positive number.")]
+    [InlineData("decay", "--weight-decay -0.1: must be ≥ 0.")]
+    [InlineData("dropout", "--dropout 1: must be in [0, 1).")]
+    [InlineData("device", "--device cuda:x: expected cpu, cuda or cuda:N.")]
+    public void Range_checks_name_the_option_and_value(string check, string expected)
+    {
+        Action action = check switch
+        {
+            "batch" => () => OptionChecks.Positive("--batch", 0),
+            "steps" => () => OptionChecks.NonNegative("--steps", -1),
+            "lr" => () => OptionChecks.PositiveNumber("--lr", 0),
+            "lr-nan" => () => OptionChecks.PositiveNumber("--lr", double.NaN),
+            "decay" => () => OptionChecks.NonNegativeNumber("--weight-decay", -0.1),
+            "dropout" => () => OptionChecks.Fraction("--dropout", 1),
+            _ => () => OptionChecks.Device("--device", "cuda:x"),
+        };
+        Assert.Equal(expected, Assert.Throws<OptionException>(action).Message);
+    }
+
+    [Fact]
+    public void Valid_values_pass_the_range_checks()
+    {
+        OptionChecks.Positive("--batch", 1);
+        OptionChecks.NonNegative("--steps", 0);
+        OptionChecks.PositiveNumber("--lr", 1e-5);
+        OptionChecks.NonNegativeNumber("--weight-decay", 0);
+        OptionChecks.Fraction("--dropout", 0.5);
+        foreach (var device in new[] { "cpu", "CPU", "cuda", "cuda:0", "cuda:3" }) OptionChecks.Device("--device", device);
+    }
+
+    [Fact]
+    public void The_cpu_device_is_prepared_and_missing_cuda_is_a_clear_option_error()
+    {
+        Assert.Equal(TorchSharp.DeviceType.CPU, Devices.Prepare("cpu", threads: 1).type);
+        Assert.Equal("--device tpu: expected cpu, cuda or cuda:N.", Assert.Throws<OptionException>(() => Devices.Prepare("tpu", 1)).Message);
+        Assert.Equal("--threads 0: must be at least 1.", Assert.Throws<OptionException>(() => Devices.Prepare("cpu", 0)).Message);
+        if (TorchSharp.torch.cuda.is_available())
+        {
+            Assert.Equal(TorchSharp.DeviceType.CUDA, Devices.Prepare("cuda", 1).type);
+            return;
+        }
+        var e = Assert.Throws<OptionException>(() => Devices.Prepare("cuda:0", 1));
+        Assert.StartsWith("--device cuda:0: CUDA is not available here.", e.Message);
+        Assert.Contains("-p:TorchBackend=cuda", e.Message);
+    }
+
+    [Fact]
+    public void A_given_cache_folder_wins_and_is_named_by_its_option()
+    {
+        Assert.Equal(("/tmp/c", "--cache"), CacheLocation.Resolve("/tmp/c"));
+        Assert.Equal(("/tmp/c", "--model-cache"), CacheLocation.Resolve("/tmp/c", "--model-cache"));
+        var (directory, origin) = CacheLocation.Resolve(null);
+        Assert.False(string.IsNullOrWhiteSpace(directory));
+        Assert.NotEqual("--cache", origin);
+    }
 }

@@ -7,7 +7,6 @@ using System.Linq;
 using FashionVit.Reporting;
 using FashionVit.Training;
 using OneLoRA;
-using OneLoRA.Serialization;
 using OneLoRA.Training.Cli;
 using OneLoRA.Training.Reporting;
 
@@ -185,7 +184,6 @@ public static class FashionVitCli
     /// <summary>True when the option was written on the command line (not just its default).</summary>
     private static bool Given(ParseResult result, Option option) => result.GetResult(option) is { Implicit: false };
 
-    /// <summary>The jobs' error conventions (<see cref="CommandLineRunner.Guard"/>), plus this library's load errors as failures.</summary>
-    private static int Guard(Func<int> action) =>
-        CommandLineRunner.Guard(action, isUserError: e => e is StateLoadException or SafetensorsFormatException or TorchSharpLoadException);
+    /// <summary>The jobs' error conventions: one line, exit code 2 for options, 1 for failures (<see cref="CommandLineRunner.Guard"/>).</summary>
+    private static int Guard(Func<int> action) => CommandLineRunner.Guard(action);
 }

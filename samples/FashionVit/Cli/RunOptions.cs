@@ -177,26 +177,11 @@ public sealed record RunOptions
         ProjectionPrngKey = Seed,
     };
 
-    /// <summary>Where checkpoints are cached: <see cref="Cache"/>, else $ONELORA_CACHE, else $XDG_CACHE_HOME/onelora, else ~/.cache/onelora.</summary>
-    public string CacheDirectory
-    {
-        get
-        {
-            if (!string.IsNullOrWhiteSpace(Cache)) return Cache;
-            var env = Environment.GetEnvironmentVariable("ONELORA_CACHE");
-            if (!string.IsNullOrWhiteSpace(env)) return env;
-            var xdg = Environment.GetEnvironmentVariable("XDG_CACHE_HOME");
-            var root = !string.IsNullOrWhiteSpace(xdg) ? xdg : Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".cache");
-            return Path.Combine(root, "onelora");
-        }
-    }
+    /// <summary>Where checkpoints are cached: <see cref="Cache"/>, else $ONELORA_CACHE, else $XDG_CACHE_HOME/onelora, else ~/.cache/onelora (<see cref="CacheLocation"/>).</summary>
+    public string CacheDirectory => CacheLocation.Resolve(Cache).Directory;
 
-    /// <summary>What set <see cref="CacheDirectory"/>, named in errors: <c>--cache</c>, <c>$ONELORA_CACHE</c>, <c>$XDG_CACHE_HOME</c> or the default.</summary>
-    public string CacheOrigin =>
-        !string.IsNullOrWhiteSpace(Cache) ? "--cache"
-        : !string.IsNullOrWhiteSpace(Environment.GetEnvironmentVariable("ONELORA_CACHE")) ? "ONELORA_CACHE"
-        : !string.IsNullOrWhiteSpace(Environment.GetEnvironmentVariable("XDG_CACHE_HOME")) ? "XDG_CACHE_HOME (cache folder)"
-        : "the default cache folder";
+    /// <summary>What set <see cref="CacheDirectory"/>, named in errors: <c>--cache</c>, <c>ONELORA_CACHE</c>, <c>XDG_CACHE_HOME</c> or the default.</summary>
+    public string CacheOrigin => CacheLocation.Resolve(Cache).Origin;
 
     /// <summary>The output directory of a run started at <paramref name="startedAt"/>.</summary>
     public string OutputDirectory(DateTime startedAt) =>
@@ -219,27 +204,26 @@ public sealed record RunOptions
         CheckClasses("--target-classes", TargetClasses);
         try { SourceModel.Validate(); }
         catch (ArgumentException e) { throw new OptionException(e.Message); }
-        Positive("--rank", Rank);
-        Positive("--batch", Batch);
-        Positive("--pretrain-batch", PretrainBatch);
-        Positive("--eval-batch", EvalBatch);
-        Positive("--threads", Threads);
-        NonNegative("--epochs", Epochs);
-        NonNegative("--steps", Steps);
-        NonNegative("--pretrain-epochs", PretrainEpochs);
-        NonNegative("--pretrain-steps", PretrainSteps);
-        NonNegative("--train-limit", TrainLimit);
-        NonNegative("--test-limit", TestLimit);
+        OptionChecks.Positive("--rank", Rank);
+        OptionChecks.Positive("--batch", Batch);
+        OptionChecks.Positive("--pretrain-batch", PretrainBatch);
+        OptionChecks.Positive("--eval-batch", EvalBatch);
+        OptionChecks.Positive("--threads", Threads);
+        OptionChecks.NonNegative("--epochs", Epochs);
+        OptionChecks.NonNegative("--steps", Steps);
+        OptionChecks.NonNegative("--pretrain-epochs", PretrainEpochs);
+        OptionChecks.NonNegative("--pretrain-steps", PretrainSteps);
+        OptionChecks.NonNegative("--train-limit", TrainLimit);
+        OptionChecks.NonNegative("--test-limit", TestLimit);
         if (Epochs == 0 && Steps == 0) throw new OptionException("--epochs 0 with --steps 0: nothing to train; give --epochs N or --steps N.");
         if (PretrainEpochs == 0 && PretrainSteps == 0) throw new OptionException("--pretrain-epochs 0 with --pretrain-steps 0: nothing to pretrain.");
-        if (Lr is { } lr && !(lr > 0 && double.IsFinite(lr))) throw new OptionException($"--lr {lr}: the learning rate must be a positive number.");
-        if (!(PretrainLr > 0 && double.IsFinite(PretrainLr))) throw new OptionException($"--pretrain-lr {PretrainLr}: must be a positive number.");
-        if (!(WeightDecay >= 0 && double.IsFinite(WeightDecay))) throw new OptionException($"--weight-decay {WeightDecay}: must be ≥ 0.");
+        if (Lr is { } lr) OptionChecks.PositiveNumber("--lr", lr);
+        OptionChecks.PositiveNumber("--pretrain-lr", PretrainLr);
+        OptionChecks.NonNegativeNumber("--weight-decay", WeightDecay);
         if (!(Alpha >= 0 && double.IsFinite(Alpha))) throw new OptionException($"--alpha {Alpha}: must be ≥ 0 (0 means alpha = rank).");
-        if (!(Dropout >= 0 && Dropout < 1)) throw new OptionException($"--dropout {Dropout}: must be in [0, 1).");
+        OptionChecks.Fraction("--dropout", Dropout);
         if (MoRAType is not (1 or 6)) throw new OptionException($"--mora-type {MoRAType}: MoRA has types 1 (sharing) and 6 (RoPE).");
-        if (!Device.Equals("cpu", StringComparison.OrdinalIgnoreCase) && !Device.StartsWith("cuda", StringComparison.OrdinalIgnoreCase))
-            throw new OptionException($"--device {Device}: expected cpu, cuda or cuda:N.");
+        OptionChecks.Device("--device", Device);
         return this;
     }
 
@@ -285,15 +269,5 @@ public sealed record RunOptions
             if (c is < 0 or > 9) throw new OptionException($"{option}: class {c} is not a Fashion-MNIST class (0-9).");
         var repeated = classes.GroupBy(c => c).FirstOrDefault(g => g.Count() > 1);
         if (repeated is not null) throw new OptionException($"{option}: class {repeated.Key} is listed {repeated.Count()} times.");
-    }
-
-    private static void Positive(string option, int value)
-    {
-        if (value < 1) throw new OptionException($"{option} {value}: must be at least 1.");
-    }
-
-    private static void NonNegative(string option, int value)
-    {
-        if (value < 0) throw new OptionException($"{option} {value}: must be ≥ 0.");
     }
 }

@@ -29,19 +29,9 @@ public static class FineTuneJob
     /// <summary>Name of the merged weights file in a run directory.</summary>
     public const string MergedWeightsFile = "model.safetensors";
 
-    /// <summary>Sets threads and returns the device, failing clearly when CUDA is asked for but absent.</summary>
+    /// <summary>Sets threads and returns the device, failing clearly when CUDA is asked for but absent (<see cref="Devices.Prepare"/>).</summary>
     /// <exception cref="OptionException">CUDA was asked for and is not available.</exception>
-    public static Device Prepare(RunOptions options)
-    {
-        TorchRuntime.EnsureLoaded();
-        torch.set_num_threads(options.Threads);
-        if (options.Device.Equals("cpu", StringComparison.OrdinalIgnoreCase)) return CPU;
-        if (!cuda.is_available())
-            throw new OptionException(
-                $"--device {options.Device}: CUDA is not available here. This build uses TorchSharp's CPU runtime; on a machine with an NVIDIA GPU " +
-                "and driver, build with -p:TorchBackend=cuda (restores TorchSharp-cuda-linux), or run with --device cpu.");
-        return torch.device(options.Device);
-    }
+    public static Device Prepare(RunOptions options) => Devices.Prepare(options.Device, options.Threads);
 
     /// <summary>Attaches the run's method to a model whose new head is in place, and trains that head in full.</summary>
     public static PeftAttachment Attach(VisionTransformer model, RunOptions options)

@@ -2,6 +2,7 @@ using System;
 using System.CommandLine;
 using System.IO;
 using System.Linq;
+using OneLoRA.Serialization;
 
 namespace OneLoRA.Training.Cli;
 
@@ -31,9 +32,10 @@ public static class CommandLineRunner
 
     /// <summary>
     /// Runs a command's action: an <see cref="OptionException"/> becomes one line and <see cref="ExitCodes.InvalidOption"/>;
-    /// an I/O or data error, an invalid operation (which includes <see cref="NonFiniteLossException"/>), or any exception
-    /// <paramref name="isUserError"/> accepts, becomes one line and <see cref="ExitCodes.Failure"/>. Anything else is a
-    /// bug and propagates.
+    /// an I/O or data error, an invalid operation (which includes <see cref="NonFiniteLossException"/>), a failed load of
+    /// weights or adapters (<see cref="StateLoadException"/>, <see cref="SafetensorsFormatException"/>), a TorchSharp
+    /// runtime that does not load (<see cref="TorchSharpLoadException"/>), or any exception <paramref name="isUserError"/>
+    /// accepts, becomes one line and <see cref="ExitCodes.Failure"/>. Anything else is a bug and propagates.
     /// </summary>
     public static int Guard(Func<int> action, TextWriter? error = null, Func<Exception, bool>? isUserError = null)
     {
@@ -48,6 +50,7 @@ public static class CommandLineRunner
             return ExitCodes.InvalidOption;
         }
         catch (Exception e) when (e is IOException or InvalidDataException or UnauthorizedAccessException or InvalidOperationException
+                                      or StateLoadException or SafetensorsFormatException or TorchSharpLoadException
                                       || isUserError?.Invoke(e) == true)
         {
             error.WriteLine($"error: {e.Message}");
