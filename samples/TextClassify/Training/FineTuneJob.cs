@@ -36,19 +36,9 @@ public static class FineTuneJob
     /// <summary>What the base model is, for results and adapter configs.</summary>
     public const string BaseModelName = "sentence-transformers/all-MiniLM-L6-v2";
 
-    /// <summary>Sets threads and returns the device, failing clearly when CUDA is asked for but absent.</summary>
+    /// <summary>Sets threads and returns the device (the shared <see cref="Devices.Prepare"/>: a clear error for absent CUDA).</summary>
     /// <exception cref="OptionException">CUDA was asked for and is not available.</exception>
-    public static Device Prepare(RunOptions options)
-    {
-        TorchRuntime.EnsureLoaded();
-        torch.set_num_threads(options.Threads);
-        if (options.Device.Equals("cpu", StringComparison.OrdinalIgnoreCase)) return CPU;
-        if (!cuda.is_available())
-            throw new OptionException(
-                $"--device {options.Device}: CUDA is not available here. This build uses TorchSharp's CPU runtime; on a machine with an NVIDIA GPU " +
-                "and driver, build with -p:TorchBackend=cuda (restores TorchSharp-cuda-linux), or run with --device cpu.");
-        return torch.device(options.Device);
-    }
+    public static Device Prepare(RunOptions options) => Devices.Prepare(options.Device, options.Threads);
 
     /// <summary>The task of these options; with <paramref name="modelLabels"/>, every example must carry one of them.</summary>
     public static TextTask LoadTask(RunOptions options, IReadOnlyList<string>? modelLabels = null) =>
