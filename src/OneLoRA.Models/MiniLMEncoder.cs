@@ -54,7 +54,7 @@ public sealed class MiniLMEncoder : IDisposable
         ExtractionTime = extraction;
     }
 
-    /// <summary>The encoder (in eval mode after <see cref="FromPackage"/>; adapters attach to it as to any [Peft] model).</summary>
+    /// <summary>The encoder (in eval mode after <see cref="FromPackage()"/>; adapters attach to it as to any [Peft] model).</summary>
     public BertModel Model { get; }
 
     /// <summary>The WordPiece tokenizer on the packaged vocabulary.</summary>
@@ -71,8 +71,17 @@ public sealed class MiniLMEncoder : IDisposable
 
     /// <summary>Builds the encoder from the packaged ONNX model and vocabulary (strict: every weight must load).</summary>
     /// <exception cref="InvalidOperationException">A resource is missing from the package assembly.</exception>
-    public static MiniLMEncoder FromPackage()
+    public static MiniLMEncoder FromPackage() => FromPackage(BertConfig.MiniLML6.HiddenDropout);
+
+    /// <summary>
+    /// As <see cref="FromPackage()"/>, with <paramref name="dropout"/> for the hidden and attention dropout that act in
+    /// training mode (0 turns them off: fine-tuning then draws nothing from TorchSharp's global generator).
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="dropout"/> is not in [0, 1).</exception>
+    /// <exception cref="InvalidOperationException">A resource is missing from the package assembly.</exception>
+    public static MiniLMEncoder FromPackage(double dropout)
     {
+        if (!(dropout >= 0 && dropout < 1)) throw new ArgumentOutOfRangeException(nameof(dropout), dropout, "Dropout must be in [0, 1).");
         var sw = Stopwatch.StartNew();
         var asm = PackageAssembly;
         byte[] vocabBytes;
@@ -87,7 +96,7 @@ public sealed class MiniLMEncoder : IDisposable
         var symbolIds = new Dictionary<char, int>();
         foreach (var c in AsciiSymbols)
             symbolIds[c] = Array.IndexOf(lines, c.ToString()) is var id and >= 0 ? id : tokenizer.UnknownTokenId;
-        var model = new BertModel(BertConfig.MiniLML6);
+        var model = new BertModel(BertConfig.MiniLML6 with { HiddenDropout = dropout, AttentionDropout = dropout });
         try
         {
             PretrainedLoadReport report;
@@ -113,9 +122,15 @@ public sealed class MiniLMEncoder : IDisposable
     /// The ASCII symbols <c>$+&lt;=&gt;^`|~</c> are split off as their own tokens, as BERT's basic tokenizer does
     /// (Microsoft.ML.Tokenizers 2.0.1 would drop them).
     /// </summary>
-    public int[] TokenIds(string text)
+    public int[] TokenIds(string text) => TokenIds(text, MaxTokens);
+
+    /// <summary>As <see cref="TokenIds(string)"/>, truncated to at most <paramref name="maxTokens"/> ids, [CLS] and [SEP] included.</summary>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="maxTokens"/> is below 2 or above <see cref="MaxTokens"/>.</exception>
+    public int[] TokenIds(string text, int maxTokens)
     {
         ArgumentNullException.ThrowIfNull(text);
+        if (maxTokens < 2 || maxTokens > MaxTokens)
+            throw new ArgumentOutOfRangeException(nameof(maxTokens), maxTokens, $"Between 2 ([CLS] and [SEP]) and {MaxTokens} tokens.");
         var pieces = new List<int>();
         int start = 0;
         for (int i = 0; i < text.Length; i++)
@@ -126,7 +141,7 @@ public sealed class MiniLMEncoder : IDisposable
             start = i + 1;
         }
         if (start < text.Length) pieces.AddRange(Tokenizer.EncodeToIds(text[start..], addSpecialTokens: false));
-        var n = Math.Min(pieces.Count, MaxTokens - 2);
+        var n = Math.Min(pieces.Count, maxTokens - 2);
         var ids = new int[n + 2];
         ids[0] = Tokenizer.ClassificationTokenId;
         for (int i = 0; i < n; i++) ids[i + 1] = pieces[i];
@@ -138,18 +153,26 @@ public sealed class MiniLMEncoder : IDisposable
     public (Tensor InputIds, Tensor AttentionMask, Tensor TokenTypeIds) Tokenize(IReadOnlyList<string> texts)
     {
         ArgumentNullException.ThrowIfNull(texts);
-        var ids = texts.Select(TokenIds).ToArray();
-        var longest = ids.Length == 0 ? 0 : ids.Max(a => a.Length);
-        var flat = new long[ids.Length * longest];
-        var mask = new long[ids.Length * longest];
-        for (int r = 0; r < ids.Length; r++)
+        return Pad(texts.Select(t => TokenIds(t)).ToArray(), Model.parameters().First().device);
+    }
+
+    /// <summary>
+    /// Pads token-id sequences (e.g. from <see cref="TokenIds(string, int)"/>) into a batch: input ids (0 = [PAD] after
+    /// each sequence), attention mask (1 token, 0 padding) and token types (all 0), each int64 [n, longest] on <paramref name="device"/>.
+    /// </summary>
+    public static (Tensor InputIds, Tensor AttentionMask, Tensor TokenTypeIds) Pad(IReadOnlyList<int[]> ids, Device device)
+    {
+        ArgumentNullException.ThrowIfNull(ids);
+        var longest = ids.Count == 0 ? 0 : ids.Max(a => a.Length);
+        var flat = new long[ids.Count * longest];
+        var mask = new long[ids.Count * longest];
+        for (int r = 0; r < ids.Count; r++)
             for (int c = 0; c < ids[r].Length; c++)
             {
                 flat[r * longest + c] = ids[r][c];
                 mask[r * longest + c] = 1;
             }
-        var device = Model.parameters().First().device;
-        long[] shape = [ids.Length, longest];
+        long[] shape = [ids.Count, longest];
         return (torch.tensor(flat, shape, device: device), torch.tensor(mask, shape, device: device), torch.zeros(shape, ScalarType.Int64, device: device));
     }
 
