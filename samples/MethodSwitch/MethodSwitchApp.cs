@@ -132,6 +132,9 @@ public static class MethodSwitchApp
         {
             return Fail(error, CannotAttach, $"Cannot attach {method} to TinyMlp: {FirstLine(e.Message)}", method);
         }
+        if (!attachment.TrainableParameters().Any())
+            return Fail(error, InvalidConfiguration,
+                $"Peft:Method {attachment.Method.Name} trains nothing on TinyMlp: set Peft:TrainNorms, Peft:TrainBiases or Peft:TrainScale (or choose another method).", method);
         Train(model, model.TrainableParameters(), taskB, fineTuneSteps, $"fine-tune ({attachment.Method.Name})");
         differences.Add(CheckMerge(model, attachment));
 

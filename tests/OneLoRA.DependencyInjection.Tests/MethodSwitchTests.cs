@@ -31,12 +31,23 @@ public sealed class MethodSwitchTests
     [MemberData(nameof(Methods))]
     public void Every_method_fine_tunes_and_merges_both_models(string method)
     {
-        var (result, error) = Run(("Peft:Method", method));
+        // None adds nothing: it trains only what a combination names (here the biases, "β" alone).
+        var (result, error) = method == "None" ? Run(("Peft:Method", method), ("Peft:TrainBiases", "true")) : Run(("Peft:Method", method));
         Assert.True(result.ExitCode == MethodSwitchApp.Success, $"{method}: exit {result.ExitCode}: {error}");
         Assert.Equal("", error);
         Assert.Equal(2, result.MergeDifferences.Count);
         // float32 outputs of magnitude ≤ ~2 through three layers of width ≤ 32: a few hundred ulps (≈ 1e-7 each) at most.
         Assert.All(result.MergeDifferences, d => Assert.True(d <= 1e-4, $"{method}: merged differs from unmerged by {d:E2}"));
+    }
+
+    [Fact]
+    public void A_method_that_trains_nothing_is_one_line_and_exit_2()
+    {
+        var (result, error) = Run(("Peft:Method", "None"));
+        Assert.Equal(MethodSwitchApp.InvalidConfiguration, result.ExitCode);
+        Assert.Contains("trains nothing", error);
+        Assert.Contains("Peft:TrainBiases", error);
+        Assert.Single(error.TrimEnd().Split('\n'));
     }
 
     [Theory]

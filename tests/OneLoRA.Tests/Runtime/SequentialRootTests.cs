@@ -31,7 +31,9 @@ public sealed class SequentialRootTests
     public void Every_method_attaches_trains_converts_saves_and_merges_on_a_Sequential_root(string method)
     {
         using var seq = NewSequential(5);
-        var attachment = PeftModel.Attach(seq, PeftMethods.Create(method));
+        // None adds nothing to a layer; with TrainBiases it trains the biases alone ("β"), which this test can check.
+        PeftOptions Options() => new() { Method = method, TrainBiases = method == "None" };
+        var attachment = PeftModel.Attach(seq, PeftMethods.Create(Options()));
         Assert.Same(seq, attachment.Root);
         var host = Assert.IsType<PeftRoot>(attachment.Host);
         Assert.Same(seq, host.Model);
@@ -67,7 +69,7 @@ public sealed class SequentialRootTests
         {
             attachment.Save(dir.Path);
             using var copy = NewSequential(5);
-            var loaded = PeftModel.Attach(copy, PeftMethods.Create(method));
+            var loaded = PeftModel.Attach(copy, PeftMethods.Create(Options()));
             copy.LoadAdapters(dir.Path);
             Assert.Equal(Values(attachment.AdapterStateDict()), Values(loaded.AdapterStateDict()));
             Assert.Equal(Values([("y", seq.call(x))]), Values([("y", copy.call(x))]));
