@@ -60,7 +60,7 @@ public sealed class RunOptionSet
     /// <summary>--mora-type</summary>
     public Option<int> MoRAType { get; } = new("--mora-type") { Description = "MoRA type: 1 (sharing) or 6 (RoPE)", DefaultValueFactory = _ => Defaults.MoRAType, HelpName = "1|6" };
     /// <summary>--mora-rank-rule</summary>
-    public Option<MoRARankRule> MoRARankRule { get; } = new("--mora-rank-rule") { Description = "MoRA r̂: Paper (⌊√d⌋) or MoRA (from --rank)", DefaultValueFactory = _ => Defaults.MoRARankRule };
+    public Option<MoRARankRule> MoRARankRule { get; } = new("--mora-rank-rule") { Description = "MoRA r̂: Paper (round(√d)), MoRA (from --rank) or Floor (⌊√d⌋)", DefaultValueFactory = _ => Defaults.MoRARankRule };
     /// <summary>--seed</summary>
     public Option<int> Seed { get; } = new("--seed") { Description = "Fine-tuning seed (new head, batch order, method randomness)", DefaultValueFactory = _ => Defaults.Seed, HelpName = "N" };
 
