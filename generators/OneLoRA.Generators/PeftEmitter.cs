@@ -84,8 +84,8 @@ namespace OneLoRA.Generators
             w.Line();
             w.Line("/// <summary>The adapted Linear members and nested [Peft] members of " + Xml(spec.DisplayName) + ", fixed at compile time.</summary>");
             w.Line(spec.HasPeftBase
-                ? "public new global::System.Collections.Generic.IReadOnlyList<" + LayerInfo + "> PeftLayers => global::System.Linq.Enumerable.ToList(global::System.Linq.Enumerable.Concat(base.PeftLayers, __PeftLayerTable)).AsReadOnly();"
-                : "public global::System.Collections.Generic.IReadOnlyList<" + LayerInfo + "> PeftLayers => __PeftLayerTable;");
+                ? Public(spec) + "global::System.Collections.Generic.IReadOnlyList<" + LayerInfo + "> PeftLayers => global::System.Linq.Enumerable.ToList(global::System.Linq.Enumerable.Concat(base.PeftLayers, __PeftLayerTable)).AsReadOnly();"
+                : Public(spec) + "global::System.Collections.Generic.IReadOnlyList<" + LayerInfo + "> PeftLayers => __PeftLayerTable;");
         }
 
         private static void WriteOptions(SourceWriter w, PeftClassSpec spec)
@@ -234,8 +234,11 @@ namespace OneLoRA.Generators
             w.Close();
         }
 
-        // A [Peft] base class has the same generated members; the derived ones hide them and call them first.
-        private static string Public(PeftClassSpec spec) => spec.HasPeftBase ? "public new " : "public ";
+        // The root [Peft] class declares the generated members virtual; a [Peft] class deriving from it overrides them
+        // (and calls the base's first), so a call through a base-typed reference reaches the most derived table, and the
+        // compiler's member lookup along a deep chain sees one slot, not one hidden member per level. A sealed root
+        // cannot declare virtual members (and needs none).
+        private static string Public(PeftClassSpec spec) => spec.HasPeftBase ? "public override " : spec.IsSealed ? "public " : "public virtual ";
 
         private static string Count(PeftMemberSpec member) => member.Shape == MemberShape.Array ? "Length" : "Count";
 

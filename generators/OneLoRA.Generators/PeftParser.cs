@@ -72,7 +72,8 @@ namespace OneLoRA.Generators
                 DisplayName(type),
                 options,
                 members,
-                HasPeftBase(type));
+                HasPeftBase(type),
+                type.IsSealed);
             var calls = FindCalls(type, selected, context.SemanticModel, ct);
             return new PeftClassModel(spec, calls);
         }

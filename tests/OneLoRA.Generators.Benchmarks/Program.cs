@@ -15,6 +15,7 @@ using OneLoRA.Generators.Benchmarks;
 // edit, rerun after an edit inside one [Peft] file), plus a check that the unrelated edit regenerates nothing.
 //
 //   dotnet run -c Release --project tests/OneLoRA.Generators.Benchmarks -- --check      (caching check, exit 1 on failure)
+//   dotnet run -c Release --project tests/OneLoRA.Generators.Benchmarks -- --chain 100  (compile time of a 100-deep [Peft] chain)
 //   dotnet run -c Release --project tests/OneLoRA.Generators.Benchmarks [-- BenchmarkDotNet options]
 
 if (args is ["--check", ..])
@@ -31,8 +32,32 @@ if (args is ["--check", ..])
                       $"(exception: {first.Exception?.Message ?? "none"}); after an unrelated edit: {regenerated} outputs regenerated, {models} models recomputed.");
     return first.Exception is null && first.GeneratedSources.Length == solution.Classes && regenerated == 0 && models == 0 ? 0 : 1;
 }
+if (args is ["--chain", var n, ..])
+{
+    // Compile time of a [Peft] inheritance chain n deep (each class adapts its own Linear and calls its base's):
+    // binding and emitting the user code alone, then with the generated code.
+    int depth = int.Parse(n, System.Globalization.CultureInfo.InvariantCulture);
+    var chain = Solution.Chain(depth);
+    double Seconds(Action a) { var sw = System.Diagnostics.Stopwatch.StartNew(); a(); return sw.Elapsed.TotalSeconds; }
+    bool Emit(Compilation c) => c.Emit(new System.IO.MemoryStream()).Success;
+    bool userOk = false, allOk = false;
+    Compilation generated = chain;
+    var user = Seconds(() => userOk = Emit(chain));
+    var gen = Seconds(() => solutionDriver(chain).RunGeneratorsAndUpdateCompilation(chain, out generated, out _));
+    var all = Seconds(() => allOk = Emit(generated));
+    if (Environment.GetEnvironmentVariable("CHAIN_PROFILE") == "1")
+    {
+        // Which generated part costs: per tree, the time to get its semantic diagnostics.
+        var times = generated.SyntaxTrees.Select(t => (t.FilePath, S: Seconds(() => generated.GetSemanticModel(t).GetDiagnostics()))).OrderByDescending(t => t.S).Take(5);
+        foreach (var (path, sec) in times) Console.WriteLine($"  {sec:F3} s  {path}");
+    }
+    Console.WriteLine($"chain {depth} deep: user code {user:F2} s (emit ok: {userOk}); generator {gen:F2} s; user + generated {all:F2} s (emit ok: {allOk}); load {System.IO.File.ReadAllText("/proc/loadavg").Split(' ')[0]}");
+    return userOk && allOk ? 0 : 1;
+}
 BenchmarkRunner.Run<GeneratorBenchmarks>(args: args);
 return 0;
+
+static GeneratorDriver solutionDriver(Compilation _) => new Solution(0).Driver();
 
 namespace OneLoRA.Generators.Benchmarks
 {
@@ -55,6 +80,38 @@ namespace OneLoRA.Generators.Benchmarks
             var trees = Enumerable.Range(0, classes).Select(i => CSharpSyntaxTree.ParseText(Block(i), Parse, $"Block{i}.cs"))
                 .Append(CSharpSyntaxTree.ParseText(Unrelated(2), Parse, "Unrelated.cs"));
             Compilation = CSharpCompilation.Create("Solution", trees, References,
+                new CSharpCompilationOptions(OutputKind.DynamicallyLinkedLibrary)
+                    .WithSpecificDiagnosticOptions([new("CS1701", ReportDiagnostic.Suppress), new("CS1702", ReportDiagnostic.Suppress)]));
+        }
+
+        /// <summary>C0 … C(depth−1), each a [Peft] class deriving from the previous one.</summary>
+        public static CSharpCompilation Chain(int depth)
+        {
+            var sb = new System.Text.StringBuilder("""
+                using OneLoRA;
+                using TorchSharp.Modules;
+                using static TorchSharp.torch;
+                namespace Deep;
+                [Peft(Method.OneLoRA)]
+                public partial class C0 : nn.Module<Tensor, Tensor>
+                {
+                    protected readonly Linear fc0 = nn.Linear(2, 2);
+                    public C0() : base("c") { }
+                    public override Tensor forward(Tensor x) => fc0.forward(x);
+                }
+
+                """);
+            for (int i = 1; i < depth; i++)
+                sb.Append($$"""
+                    [Peft(Method.OneLoRA)]
+                    public partial class C{{i}} : C{{i - 1}}
+                    {
+                        protected readonly Linear fc{{i}} = nn.Linear(2, 2);
+                        public override Tensor forward(Tensor x) => fc{{i}}.forward(fc0.forward(x));
+                    }
+
+                    """);
+            return CSharpCompilation.Create("Chain", [CSharpSyntaxTree.ParseText(sb.ToString(), Parse, "Deep.cs")], References,
                 new CSharpCompilationOptions(OutputKind.DynamicallyLinkedLibrary)
                     .WithSpecificDiagnosticOptions([new("CS1701", ReportDiagnostic.Suppress), new("CS1702", ReportDiagnostic.Suppress)]));
         }

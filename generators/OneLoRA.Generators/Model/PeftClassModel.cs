@@ -27,7 +27,8 @@ namespace OneLoRA.Generators.Model
     /// <param name="DisplayName">The class name as written in messages, e.g. <c>Outer.Block</c>.</param>
     /// <param name="Options">The attribute's method and named arguments.</param>
     /// <param name="Members">Adapted Linear members and nested <c>[Peft]</c> members, in declaration order.</param>
-    /// <param name="HasPeftBase">A base class is itself <c>[Peft]</c>: the generated members hide and chain to its own.</param>
+    /// <param name="HasPeftBase">A base class is itself <c>[Peft]</c>: the generated members override and chain to its own.</param>
+    /// <param name="IsSealed">The class is sealed: a root class then declares its generated members non-virtual.</param>
     public sealed record PeftClassSpec(
         string HintName,
         string FullName,
@@ -37,7 +38,8 @@ namespace OneLoRA.Generators.Model
         string DisplayName,
         PeftOptionsSpec Options,
         EquatableArray<PeftMemberSpec> Members,
-        bool HasPeftBase);
+        bool HasPeftBase,
+        bool IsSealed = false);
 
     /// <summary>A partial type declaration head: <c>partial {Keyword} {Name}{TypeParameters}</c>.</summary>
     /// <param name="Keyword">class, struct, interface, record, record struct.</param>

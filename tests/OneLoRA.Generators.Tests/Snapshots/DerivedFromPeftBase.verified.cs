@@ -13,10 +13,10 @@ namespace Samples
             });
 
         /// <summary>The adapted Linear members and nested [Peft] members of Classifier, fixed at compile time.</summary>
-        public new global::System.Collections.Generic.IReadOnlyList<global::OneLoRA.PeftLayerInfo> PeftLayers => global::System.Linq.Enumerable.ToList(global::System.Linq.Enumerable.Concat(base.PeftLayers, __PeftLayerTable)).AsReadOnly();
+        public override global::System.Collections.Generic.IReadOnlyList<global::OneLoRA.PeftLayerInfo> PeftLayers => global::System.Linq.Enumerable.ToList(global::System.Linq.Enumerable.Concat(base.PeftLayers, __PeftLayerTable)).AsReadOnly();
 
         /// <summary>The method and options written in the [Peft] attribute of Classifier (a new copy each time).</summary>
-        public new global::OneLoRA.PeftOptions DefaultPeftOptions => new global::OneLoRA.PeftOptions
+        public override global::OneLoRA.PeftOptions DefaultPeftOptions => new global::OneLoRA.PeftOptions
         {
             Method = "OneLoRA",
             TrainBiases = true,
@@ -25,7 +25,7 @@ namespace Samples
         /// <summary>The layers to adapt with their dotted paths under <paramref name="prefix"/>, nested [Peft] members included.</summary>
         /// <param name="prefix">Path of this module in the root model: empty for the root, else ending in a dot.</param>
         /// <exception cref="System.InvalidOperationException">An adapted or nested member is null.</exception>
-        public new global::System.Collections.Generic.IEnumerable<global::OneLoRA.TargetLayer> CollectTargetLayers(string prefix)
+        public override global::System.Collections.Generic.IEnumerable<global::OneLoRA.TargetLayer> CollectTargetLayers(string prefix)
         {
             if (prefix is null) throw new global::System.ArgumentNullException(nameof(prefix));
             var layers = new global::System.Collections.Generic.List<global::OneLoRA.TargetLayer>();
@@ -35,12 +35,12 @@ namespace Samples
         }
 
         /// <summary>Attaches the attribute's method (built from <see cref="DefaultPeftOptions"/>) to every layer of <see cref="CollectTargetLayers"/>.</summary>
-        public new global::OneLoRA.PeftAttachment AttachAdapters() =>
+        public override global::OneLoRA.PeftAttachment AttachAdapters() =>
             AttachAdapters(global::OneLoRA.PeftMethods.Create(DefaultPeftOptions));
 
         /// <summary>Freezes this model and attaches <paramref name="method"/>'s adapters to every layer of <see cref="CollectTargetLayers"/>, nested [Peft] members included.</summary>
         /// <param name="method">The PEFT method that creates the adapters.</param>
-        public new global::OneLoRA.PeftAttachment AttachAdapters(global::OneLoRA.IPeftMethod method)
+        public override global::OneLoRA.PeftAttachment AttachAdapters(global::OneLoRA.IPeftMethod method)
         {
             if (method is null) throw new global::System.ArgumentNullException(nameof(method));
             return global::OneLoRA.Peft.Attach(this, global::System.Linq.Enumerable.ToList(CollectTargetLayers("")), method);
@@ -48,7 +48,7 @@ namespace Samples
 
         /// <summary>Folds every adapter into its layer's weights, layer by layer: inference then costs exactly the base model.</summary>
         /// <exception cref="System.InvalidOperationException">A layer has no adapter, or is already merged.</exception>
-        public new void MergeAdapters()
+        public override void MergeAdapters()
         {
             base.MergeAdapters();
             __PeftMergeLayer(this.head, "head", true);
@@ -56,7 +56,7 @@ namespace Samples
 
         /// <summary>Takes every adapter back out of its layer's weights, layer by layer, restoring the base weights.</summary>
         /// <exception cref="System.InvalidOperationException">A layer has no adapter, or is already unmerged.</exception>
-        public new void UnmergeAdapters()
+        public override void UnmergeAdapters()
         {
             base.UnmergeAdapters();
             __PeftMergeLayer(this.head, "head", false);

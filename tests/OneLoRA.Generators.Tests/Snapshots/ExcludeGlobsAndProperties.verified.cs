@@ -14,10 +14,10 @@ namespace Samples
             });
 
         /// <summary>The adapted Linear members and nested [Peft] members of Classifier, fixed at compile time.</summary>
-        public global::System.Collections.Generic.IReadOnlyList<global::OneLoRA.PeftLayerInfo> PeftLayers => __PeftLayerTable;
+        public virtual global::System.Collections.Generic.IReadOnlyList<global::OneLoRA.PeftLayerInfo> PeftLayers => __PeftLayerTable;
 
         /// <summary>The method and options written in the [Peft] attribute of Classifier (a new copy each time).</summary>
-        public global::OneLoRA.PeftOptions DefaultPeftOptions => new global::OneLoRA.PeftOptions
+        public virtual global::OneLoRA.PeftOptions DefaultPeftOptions => new global::OneLoRA.PeftOptions
         {
             Method = "lora",
             Targets = "*",
@@ -30,7 +30,7 @@ namespace Samples
         /// <summary>The layers to adapt with their dotted paths under <paramref name="prefix"/>, nested [Peft] members included.</summary>
         /// <param name="prefix">Path of this module in the root model: empty for the root, else ending in a dot.</param>
         /// <exception cref="System.InvalidOperationException">An adapted or nested member is null.</exception>
-        public global::System.Collections.Generic.IEnumerable<global::OneLoRA.TargetLayer> CollectTargetLayers(string prefix)
+        public virtual global::System.Collections.Generic.IEnumerable<global::OneLoRA.TargetLayer> CollectTargetLayers(string prefix)
         {
             if (prefix is null) throw new global::System.ArgumentNullException(nameof(prefix));
             var layers = new global::System.Collections.Generic.List<global::OneLoRA.TargetLayer>();
@@ -40,12 +40,12 @@ namespace Samples
         }
 
         /// <summary>Attaches the attribute's method (built from <see cref="DefaultPeftOptions"/>) to every layer of <see cref="CollectTargetLayers"/>.</summary>
-        public global::OneLoRA.PeftAttachment AttachAdapters() =>
+        public virtual global::OneLoRA.PeftAttachment AttachAdapters() =>
             AttachAdapters(global::OneLoRA.PeftMethods.Create(DefaultPeftOptions));
 
         /// <summary>Freezes this model and attaches <paramref name="method"/>'s adapters to every layer of <see cref="CollectTargetLayers"/>, nested [Peft] members included.</summary>
         /// <param name="method">The PEFT method that creates the adapters.</param>
-        public global::OneLoRA.PeftAttachment AttachAdapters(global::OneLoRA.IPeftMethod method)
+        public virtual global::OneLoRA.PeftAttachment AttachAdapters(global::OneLoRA.IPeftMethod method)
         {
             if (method is null) throw new global::System.ArgumentNullException(nameof(method));
             return global::OneLoRA.Peft.Attach(this, global::System.Linq.Enumerable.ToList(CollectTargetLayers("")), method);
@@ -53,7 +53,7 @@ namespace Samples
 
         /// <summary>Folds every adapter into its layer's weights, layer by layer: inference then costs exactly the base model.</summary>
         /// <exception cref="System.InvalidOperationException">A layer has no adapter, or is already merged.</exception>
-        public void MergeAdapters()
+        public virtual void MergeAdapters()
         {
             __PeftMergeLayer(this.encoder, "encoder", true);
             __PeftMergeLayer(this.Projection, "Projection", true);
@@ -61,7 +61,7 @@ namespace Samples
 
         /// <summary>Takes every adapter back out of its layer's weights, layer by layer, restoring the base weights.</summary>
         /// <exception cref="System.InvalidOperationException">A layer has no adapter, or is already unmerged.</exception>
-        public void UnmergeAdapters()
+        public virtual void UnmergeAdapters()
         {
             __PeftMergeLayer(this.encoder, "encoder", false);
             __PeftMergeLayer(this.Projection, "Projection", false);
