@@ -1,10 +1,7 @@
-using System.Collections.Immutable;
+using System;
 using System.Composition;
 using System.Linq;
-using System.Threading;
-using System.Threading.Tasks;
 using Microsoft.CodeAnalysis;
-using Microsoft.CodeAnalysis.CodeActions;
 using Microsoft.CodeAnalysis.CodeFixes;
 using Microsoft.CodeAnalysis.CSharp;
 using Microsoft.CodeAnalysis.CSharp.Syntax;
@@ -14,45 +11,32 @@ namespace OneLoRA.Analyzers.CodeFixes
 {
     /// <summary>Marks a member [NoPeft] (OLORA001, OLORA007, OLORA013): keep it frozen, deliberately.</summary>
     [ExportCodeFixProvider(LanguageNames.CSharp, Name = nameof(AddNoPeftCodeFix)), Shared]
-    public sealed class AddNoPeftCodeFix : CodeFixProvider
+    public sealed class AddNoPeftCodeFix : SyntaxCodeFix
     {
         /// <summary>Identifies this fix among the actions offered for a diagnostic.</summary>
         public const string EquivalenceKey = "OneLoRA.AddNoPeft";
 
-        /// <inheritdoc/>
-        public override ImmutableArray<string> FixableDiagnosticIds { get; } = ImmutableArray.Create(
-            DiagnosticDescriptors.LayerNotAdapted.Id, DiagnosticDescriptors.ModuleNotPeft.Id, DiagnosticDescriptors.LayersOutOfReach.Id);
+        /// <summary>Fixes OLORA001, OLORA007 and OLORA013.</summary>
+        public AddNoPeftCodeFix() : base(EquivalenceKey, DiagnosticDescriptors.LayerNotAdapted, DiagnosticDescriptors.ModuleNotPeft, DiagnosticDescriptors.LayersOutOfReach) { }
 
         /// <inheritdoc/>
-        public override FixAllProvider GetFixAllProvider() => WellKnownFixAllProviders.BatchFixer;
-
-        /// <inheritdoc/>
-        public override async Task RegisterCodeFixesAsync(CodeFixContext context)
+        protected override (string Title, Func<SyntaxNode, SyntaxNode> Rewrite)? Fix(SyntaxNode root, Diagnostic diagnostic)
         {
-            var root = await context.Document.GetSyntaxRootAsync(context.CancellationToken).ConfigureAwait(false);
-            if (root is null) return;
-            foreach (var diagnostic in context.Diagnostics)
+            // Only diagnostics on a member's name: OLORA013 on an assigned value has no member declaration to mark.
+            var token = root.FindToken(diagnostic.Location.SourceSpan.Start);
+            if (token.Span != diagnostic.Location.SourceSpan) return null;
+            var member = token.Parent switch
             {
-                // Only diagnostics on a member's name: OLORA013 on an assigned value has no member declaration to mark.
-                var token = root.FindToken(diagnostic.Location.SourceSpan.Start);
-                if (token.Span != diagnostic.Location.SourceSpan) continue;
-                var member = token.Parent switch
-                {
-                    VariableDeclaratorSyntax { Parent.Parent: FieldDeclarationSyntax } declarator => (SyntaxNode)declarator,
-                    PropertyDeclarationSyntax property => property,
-                    _ => null,
-                };
-                if (member is null) continue;
-                context.RegisterCodeFix(
-                    CodeAction.Create($"Mark '{token.ValueText}' [NoPeft]", ct => AddNoPeftAsync(context.Document, member, ct), EquivalenceKey),
-                    diagnostic);
-            }
+                VariableDeclaratorSyntax { Parent.Parent: FieldDeclarationSyntax } declarator => (SyntaxNode)declarator,
+                PropertyDeclarationSyntax property => property,
+                _ => null,
+            };
+            if (member is null) return null;
+            return ($"Mark '{token.ValueText}' [NoPeft]", r => AddNoPeft(r, member));
         }
 
-        private static async Task<Document> AddNoPeftAsync(Document document, SyntaxNode member, CancellationToken cancellationToken)
+        private static SyntaxNode AddNoPeft(SyntaxNode root, SyntaxNode member)
         {
-            var root = await document.GetSyntaxRootAsync(cancellationToken).ConfigureAwait(false);
-            if (root is null) return document;
             var attribute = SyntaxFactory.AttributeList(SyntaxFactory.SingletonSeparatedList(
                 SyntaxFactory.Attribute(SyntaxFactory.ParseName("global::OneLoRA.NoPeft").WithAdditionalAnnotations(Simplifier.Annotation))));
 
@@ -80,7 +64,7 @@ namespace OneLoRA.Analyzers.CodeFixes
                     newRoot = root.ReplaceNode(field, new SyntaxNode[] { remaining, WithAttribute(single, attribute, newLine) });
                 }
             }
-            return document.WithSyntaxRoot(newRoot);
+            return newRoot;
         }
 
         /// <summary>Prepends the attribute list on its own line, keeping the member's leading trivia (indentation, comments) in front of it.</summary>
