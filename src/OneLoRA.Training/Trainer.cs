@@ -51,16 +51,41 @@ public static class Trainer
     /// </summary>
     /// <exception cref="InvalidOperationException">There are no trainable parameters or no examples.</exception>
     /// <exception cref="NonFiniteLossException">The loss became NaN or infinite.</exception>
-    public static TrainingOutcome Train(nn.Module model, IEnumerable<Parameter> parameters, IBatchSource data, TrainingSettings settings, TrainingProgress progress)
+    public static TrainingOutcome Train(nn.Module model, IEnumerable<Parameter> parameters, IBatchSource data, TrainingSettings settings, TrainingProgress progress) =>
+        Train(model, parameters, [], data, settings, progress);
+
+    /// <summary>
+    /// As <see cref="Train(nn.Module, IEnumerable{Parameter}, IBatchSource, TrainingSettings, TrainingProgress)"/>, with
+    /// <paramref name="extraGroups"/>: further parameters trained at their own initial learning rate (e.g. a new head at a
+    /// higher rate than the adapters), as AdamW parameter groups sharing the weight decay. The cosine schedule decays
+    /// every group's rate from its own initial value to 0. Groups with no parameters are skipped; a parameter must not
+    /// be in two groups.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">There are no trainable parameters or no examples.</exception>
+    /// <exception cref="ArgumentException">A group's learning rate is not a positive number, or a parameter is in two groups.</exception>
+    /// <exception cref="NonFiniteLossException">The loss became NaN or infinite.</exception>
+    public static TrainingOutcome Train(nn.Module model, IEnumerable<Parameter> parameters, IEnumerable<(IEnumerable<Parameter> Parameters, double LearningRate)> extraGroups,
+        IBatchSource data, TrainingSettings settings, TrainingProgress progress)
     {
         settings.Validate();
         var phase = settings.Phase;
-        var trainable = parameters.ToList();
-        if (trainable.Count == 0) throw new InvalidOperationException($"{phase}: no trainable parameters.");
+        var groups = new List<(List<Parameter> Parameters, double LearningRate)> { (parameters.ToList(), settings.LearningRate) };
+        foreach (var (members, lr) in extraGroups)
+        {
+            if (!(lr > 0 && double.IsFinite(lr))) throw new ArgumentException($"{phase}: a parameter group's learning rate {lr} is not a positive number.", nameof(extraGroups));
+            groups.Add((members.ToList(), lr));
+        }
+        groups.RemoveAll(g => g.Parameters.Count == 0);
+        if (groups.Count == 0) throw new InvalidOperationException($"{phase}: no trainable parameters.");
+        var seen = new HashSet<Parameter>(ReferenceEqualityComparer.Instance);
+        foreach (var p in groups.SelectMany(g => g.Parameters))
+            if (!seen.Add(p)) throw new ArgumentException($"{phase}: a parameter of shape [{string.Join(", ", p.shape)}] is in two parameter groups.", nameof(extraGroups));
         long n = data.Count;
         if (n == 0) throw new InvalidOperationException($"{phase}: the training data holds no examples.");
         int steps = settings.Steps, batch = (int)Math.Min(settings.Batch, n);
-        using var optimizer = optim.AdamW(trainable, lr: settings.LearningRate, weight_decay: settings.WeightDecay);
+        using var optimizer = optim.AdamW(
+            groups.Select(g => new AdamW.ParamGroup(g.Parameters, lr: g.LearningRate, weight_decay: settings.WeightDecay)).ToList(),
+            lr: settings.LearningRate, weight_decay: settings.WeightDecay);
         var schedule = optim.lr_scheduler.CosineAnnealingLR(optimizer, steps);
         using var generator = new Generator((ulong)settings.Seed, device: CPU);
         int perEpoch = (int)Math.Max(1, n / batch);   // full batches only: every step sees the same amount of data

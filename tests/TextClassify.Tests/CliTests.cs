@@ -56,7 +56,7 @@ public class CliTests
     public void EveryOptionReachesItsFieldAndRoundTrips()
     {
         var o = Parse(
-            "--method", "lora", "--rank", "3", "--alpha", "6", "--dropout", "0.1", "--lr", "0.02", "--weight-decay", "0.1",
+            "--method", "lora", "--rank", "3", "--alpha", "6", "--dropout", "0.1", "--lr", "0.02", "--head-lr", "0.03", "--weight-decay", "0.1",
             "--epochs", "2", "--steps", "7", "--batch", "16", "--eval-batch", "64", "--train-norms", "--train-biases", "--train-scale",
             "--compression-seed", "11", "--mora-type", "6", "--mora-rank-rule", "MoRA", "--seed", "5",
             "--data", "/some/file.tsv", "--labels", "b, a", "--train-limit", "100", "--test-limit", "50", "--max-len", "24",
@@ -64,6 +64,7 @@ public class CliTests
         Assert.Equal("LoRA", o.MethodName);
         Assert.Equal("LoRA r=3+norms+biases+scale", o.MethodLabel);
         Assert.Equal((3, 6.0, 0.1, 0.02, 0.1), (o.Rank, o.Alpha, o.Dropout, o.LearningRate, o.WeightDecay));
+        Assert.Equal(0.03, o.HeadLearningRate);
         Assert.Equal((2, 7, 16, 64), (o.Epochs, o.Steps, o.Batch, o.EvalBatch));
         Assert.Equal((11L, 6, MoRARankRule.MoRA, 5), (o.CompressionSeed, o.MoRAType, o.MoRARankRule, o.Seed));
         Assert.Equal("/some/file.tsv", o.Data);
@@ -94,6 +95,19 @@ public class CliTests
         Assert.Equal(0.5, Parse("--method", "full", "--lr", "0.5").LearningRate);
     }
 
+    [Fact]
+    public void TheNewHeadHasItsOwnRateAndTheHeadMethodUsesIt()
+    {
+        Assert.Equal((1e-3, 1e-2), (Parse("--method", "onelora").LearningRate, Parse("--method", "onelora").HeadLearningRate));
+        Assert.Equal((1e-3, 1e-2), (Parse("--method", "onelora", "--lr", "1e-3").LearningRate, Parse("--method", "onelora", "--lr", "1e-3").HeadLearningRate));
+        Assert.Equal(0.05, Parse("--method", "onelora", "--head-lr", "0.05").HeadLearningRate);
+        // The head method's only parameters are the head's: --head-lr, else --lr, else 1e-2, is its one rate.
+        Assert.Equal((1e-2, 1e-2), (Parse("--method", "head").LearningRate, Parse("--method", "head").HeadLearningRate));
+        Assert.Equal((0.02, 0.02), (Parse("--method", "head", "--head-lr", "0.02").LearningRate, Parse("--method", "head", "--head-lr", "0.02").HeadLearningRate));
+        Assert.Equal(0.004, Parse("--method", "head", "--lr", "0.004").HeadLearningRate);
+        Assert.Equal(["--head-lr", "0.05"], RunOptionSet.ToArguments(Parse("--head-lr", "0.05")).SkipWhile(a => a != "--head-lr").Take(2));
+    }
+
     [Theory]
     [InlineData(new[] { "--method", "nope" }, "--method nope: unknown method")]
     [InlineData(new[] { "--method", "head", "--train-norms" }, "--method head trains only the new head")]
@@ -102,6 +116,7 @@ public class CliTests
     [InlineData(new[] { "--batch", "0" }, "--batch 0: must be at least 1")]
     [InlineData(new[] { "--steps", "0", "--epochs", "0" }, "nothing to train")]
     [InlineData(new[] { "--lr", "-1" }, "--lr -1: the learning rate must be a positive number")]
+    [InlineData(new[] { "--head-lr", "0" }, "--head-lr 0: the learning rate must be a positive number")]
     [InlineData(new[] { "--labels", "noun.animal" }, "at least two labels")]
     [InlineData(new[] { "--labels", "a,,b" }, "an empty entry")]
     [InlineData(new[] { "--labels", "a,b,a" }, "'a' is listed 2 times")]

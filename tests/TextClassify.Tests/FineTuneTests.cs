@@ -11,13 +11,19 @@ namespace TextClassify.Tests;
 
 /// <summary>
 /// A short real fine-tune of the pretrained MiniLM on a few WordNet supersenses: 1LoRA on every encoder Linear plus a new
-/// head learns the task well above the majority label; merging changes no prediction; the outputs of a run
-/// (results.json, PEFT adapter files, labels, merged weights) are complete and evaluate reproduces the reported accuracy.
-/// (Not asserted: beating the head-only baseline. At this budget it does not; see docs/text-classify.md.)
+/// head (at its own --head-lr) learns the task well above the majority label and clearly above the head-only baseline
+/// run with the same data, steps and seed; merging changes no prediction; the outputs of a run (results.json, PEFT
+/// adapter files, labels, merged weights) are complete and evaluate reproduces the reported accuracy.
 /// </summary>
 public class FineTuneTests
 {
     private static readonly string[] Labels = ["noun.act", "noun.event", "noun.process", "noun.state"];
+
+    /// <summary>
+    /// 1LoRA's required lead over head-only. Measured at this budget (docs/text-classify.md): +3.00 points with seed 0
+    /// (85.75 % against 82.75 %), +4.25 with seeds 1 and 2; the bound sits well inside them.
+    /// </summary>
+    private const double MarginOverHead = 0.015;
 
     private static RunOptions Options(string method, string output) => new RunOptions
     {
@@ -52,6 +58,14 @@ public class FineTuneTests
             $"1LoRA {oneLoRA.Accuracy:P1} should be well above the majority label's {majority:P1}.\n{log}");
         Assert.True(oneLoRA.MacroF1 > 0.35, $"macro-F1 {oneLoRA.MacroF1:F3}");
 
+        // The head-only baseline at the same budget (same data, steps, seed; the head at the same --head-lr 1e-2).
+        var headDir = Path.Combine(dir.Path, "head");
+        var head = FineTuneJob.Run(Options("head", headDir), headDir, progress);
+        Assert.Equal((1e-3, 1e-2), (oneLoRA.LearningRate, oneLoRA.HeadLr));
+        Assert.Equal(1e-2, head.HeadLr);
+        Assert.True(oneLoRA.Accuracy >= head.Accuracy + MarginOverHead,
+            $"1LoRA {oneLoRA.Accuracy:P2} should beat head-only {head.Accuracy:P2} by {MarginOverHead:P0}.\n{log}");
+
         // Merging changes no prediction.
         Assert.Equal(oneLoRA.Accuracy, oneLoRA.MergedAccuracy);
         Assert.Equal(0, oneLoRA.ChangedPredictions);
@@ -61,7 +75,7 @@ public class FineTuneTests
 
         // results.json with FashionVit's field names; PEFT layout; labels beside adapters and weights.
         var json = JsonNode.Parse(File.ReadAllText(Path.Combine(oneLoRADir, RunResult.FileName)))!.AsObject();
-        foreach (var key in new[] { "method", "accuracy", "macro_f1", "merged_accuracy", "train_seconds", "wall_seconds", "peak_memory_bytes", "trainable_parameters", "total_parameters", "arguments" })
+        foreach (var key in new[] { "method", "accuracy", "macro_f1", "merged_accuracy", "head_lr", "train_seconds", "wall_seconds", "peak_memory_bytes", "trainable_parameters", "total_parameters", "arguments" })
             Assert.True(json.ContainsKey(key), $"results.json lacks '{key}'");
         Assert.Equal(oneLoRA.Accuracy, json["accuracy"]!.GetValue<double>());
         Assert.True(File.Exists(Path.Combine(oneLoRADir, "adapter", AdapterFiles.WeightsFileName)));

@@ -36,7 +36,9 @@ public sealed class RunOptionSet
     /// <summary>--dropout</summary>
     public Option<double> Dropout { get; } = new("--dropout") { Description = "Adapter dropout (LoRA, DoRA, VeRA)", DefaultValueFactory = _ => Defaults.Dropout, HelpName = "P" };
     /// <summary>--lr</summary>
-    public Option<double?> Lr { get; } = new("--lr") { Description = "Learning rate, shared by the new head (default: 1e-3; Full 1e-4; head 1e-2)", HelpName = "LR" };
+    public Option<double?> Lr { get; } = new("--lr") { Description = "Learning rate of the method's parameters (adapters, norms, ...; default: 1e-3; Full 1e-4)", HelpName = "LR" };
+    /// <summary>--head-lr</summary>
+    public Option<double?> HeadLr { get; } = new("--head-lr") { Description = "Learning rate of the new head, and of the head method (default: 1e-2; for --method head, --lr when given)", HelpName = "LR" };
     /// <summary>--weight-decay</summary>
     public Option<double> WeightDecay { get; } = new("--weight-decay") { Description = "AdamW weight decay", DefaultValueFactory = _ => Defaults.WeightDecay, HelpName = "WD" };
     /// <summary>--epochs</summary>
@@ -76,7 +78,7 @@ public sealed class RunOptionSet
     /// <summary>Every option, in help order.</summary>
     public IReadOnlyList<Option> All =>
     [
-        Method, Rank, Alpha, Dropout, Lr, WeightDecay, Epochs, Steps, Batch, EvalBatch, TrainNorms, TrainBiases, TrainScale,
+        Method, Rank, Alpha, Dropout, Lr, HeadLr, WeightDecay, Epochs, Steps, Batch, EvalBatch, TrainNorms, TrainBiases, TrainScale,
         RandomCompression, CompressionSeed, MoRAType, MoRARankRule, Seed,
         Data, WordNet, Labels, TrainLimit, TestLimit, MaxLen,
         Threads, Device, Out, Plain,
@@ -103,6 +105,7 @@ public sealed class RunOptionSet
         Alpha = result.GetValue(Alpha),
         Dropout = result.GetValue(Dropout),
         Lr = result.GetValue(Lr),
+        HeadLr = result.GetValue(HeadLr),
         WeightDecay = result.GetValue(WeightDecay),
         Epochs = result.GetValue(Epochs),
         Steps = result.GetValue(Steps),
@@ -140,6 +143,7 @@ public sealed class RunOptionSet
             "--threads", I(o.Threads), "--device", o.Device,
         };
         if (o.Lr is { } lr) args.AddRange(["--lr", N(lr)]);
+        if (o.HeadLr is { } headLr) args.AddRange(["--head-lr", N(headLr)]);
         if (o.TrainNorms) args.Add("--train-norms");
         if (o.TrainBiases) args.Add("--train-biases");
         if (o.TrainScale) args.Add("--train-scale");

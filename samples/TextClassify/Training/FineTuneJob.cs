@@ -137,7 +137,12 @@ public static class FineTuneJob
             Seed = options.Seed,
             Phase = $"fine-tune {options.MethodLabel}",
         };
-        var training = Trainer.Train(model, attachment.TrainableParameters(), Batches(model, trainData, device), settings, progress);
+        // The new head trains in its own AdamW group at --head-lr; the method's parameters at --lr.
+        var headHandles = model.Classifier.parameters().Select(p => p.Handle).ToHashSet();
+        var trainable = attachment.TrainableParameters().ToList();
+        var head = trainable.Where(p => headHandles.Contains(p.Handle)).ToList();
+        var methodParameters = trainable.Where(p => !headHandles.Contains(p.Handle)).ToList();
+        var training = Trainer.Train(model, methodParameters, [(head, options.HeadLearningRate)], Batches(model, trainData, device), settings, progress);
 
         using var unmerged = Trainer.Evaluate(model, Batches(model, testData, device), options.EvalBatch);
         var adapterDirectory = Path.Combine(outputDirectory, AdapterFolder);
@@ -164,6 +169,7 @@ public static class FineTuneJob
             Steps = steps,
             Batch = options.Batch,
             LearningRate = options.LearningRate,
+            HeadLr = options.HeadLearningRate,
             FinalLoss = training.FinalLoss,
             TrainSeconds = training.Seconds,
             WallSeconds = wall.Elapsed.TotalSeconds,

@@ -25,6 +25,8 @@ public sealed record TextClassifyResult : RunResult
     /// run costs; on a quiet machine the wall time is about this divided by the threads that were busy.
     /// </summary>
     public required double CpuSeconds { get; init; }
+    /// <summary>Learning rate of the new head (<c>--head-lr</c>); <see cref="RunResult.LearningRate"/> is the method's.</summary>
+    public required double HeadLr { get; init; }
     /// <summary>The pretrained model fine-tuned from.</summary>
     public required string BaseModel { get; init; }
 }
