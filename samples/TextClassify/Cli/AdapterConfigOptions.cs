@@ -39,13 +39,15 @@ public static class AdapterConfigOptions
         else
         {
             var p = AdapterFiles.ReadOptions(adapterDirectory);
+            if (p.Method == "VeRA" && p.ProjectionPrngKey is < int.MinValue or > int.MaxValue)
+                throw new InvalidDataException($"{configPath}: projection_prng_key {p.ProjectionPrngKey} does not fit --seed (a 32-bit integer).");
             stated = options with
             {
                 Method = p.Method, Rank = p.Rank, Alpha = p.Alpha, Dropout = p.Dropout,
                 TrainNorms = p.TrainNorms, TrainBiases = p.TrainBiases, TrainScale = p.TrainScale,
                 RandomCompression = p.RandomCompression, CompressionSeed = p.CompressionSeed,
                 MoRAType = p.MoRAType, MoRARankRule = p.MoRARankRule,
-                Seed = p.Method == "VeRA" ? checked((int)p.ProjectionPrngKey) : options.Seed,
+                Seed = p.Method == "VeRA" ? (int)p.ProjectionPrngKey : options.Seed,
             };
             bool lora = p.Method is "LoRA" or "DoRA";
             if (lora || p.Method == "VeRA" || (p.Method == "MoRA" && p.MoRARankRule == MoRARankRule.MoRA)) checks.Add((set.Rank, I(p.Rank), I(options.Rank)));
