@@ -92,7 +92,7 @@ public static class FashionVitCli
         set.AddTo(command);
         var run = new Option<string?>("--run") { Description = "A run directory (results.json, adapter/, model.safetensors) written by finetune", HelpName = "DIR" };
         var checkpoint = new Option<string?>("--base") { Description = "Base checkpoint .safetensors (default: the run's, or the cached one for these options)", HelpName = "FILE" };
-        var adapter = new Option<string?>("--adapter") { Description = "Adapter directory (adapter_model.safetensors + adapter_config.json)", HelpName = "DIR" };
+        var adapter = new Option<string?>("--adapter") { Description = "Adapter directory (adapter_model.safetensors + adapter_config.json); the method and its options come from adapter_config.json", HelpName = "DIR" };
         var weights = new Option<string?>("--weights") { Description = "Merged weights file (model.safetensors) to evaluate without adapters", HelpName = "FILE" };
         var merged = new Option<bool>("--merged") { Description = "With --run: evaluate the run's merged weights instead of its adapters" };
         command.Add(run);
@@ -134,6 +134,7 @@ public static class FashionVitCli
                 throw new OptionException("evaluate needs --run DIR, or --adapter DIR or --weights FILE (with --base FILE or the options of the cached pretraining).");
             }
 
+            if (adapterDirectory is not null) options = AdapterConfigOptions.Apply(options, adapterDirectory, set, o => Given(r, o));
             var baseCheckpoint = basePath is not null
                 ? EvaluateJob.OpenCheckpoint(basePath)
                 : PretrainCache.Find(options.Pretrain, options.CacheDirectory)

@@ -78,7 +78,7 @@ public static class TextClassifyCli
         var set = new RunOptionSet();
         set.AddTo(command);
         var run = new Option<string?>("--run") { Description = "A run directory (results.json, adapter/, model.safetensors) written by finetune", HelpName = "DIR" };
-        var adapter = new Option<string?>("--adapter") { Description = "Adapter directory (adapter_model.safetensors, adapter_config.json, labels.txt); give the run's --method and options", HelpName = "DIR" };
+        var adapter = new Option<string?>("--adapter") { Description = "Adapter directory (adapter_model.safetensors, adapter_config.json, labels.txt); the method and its options come from adapter_config.json", HelpName = "DIR" };
         var weights = new Option<string?>("--weights") { Description = "Merged weights file (model.safetensors, labels.txt beside it) to evaluate without adapters", HelpName = "FILE" };
         var merged = new Option<bool>("--merged") { Description = "With --run: evaluate the run's merged weights instead of its adapters" };
         command.Add(run);
@@ -117,9 +117,10 @@ public static class TextClassifyCli
             }
             else if (adapterDirectory is null && weightsPath is null)
             {
-                throw new OptionException("evaluate needs --run DIR, or --adapter DIR (with the run's --method and options) or --weights FILE.");
+                throw new OptionException("evaluate needs --run DIR, or --adapter DIR or --weights FILE.");
             }
 
+            if (adapterDirectory is not null) options = AdapterConfigOptions.Apply(options, adapterDirectory, set, o => Given(r, o));
             var outcome = weightsPath is not null
                 ? EvaluateJob.WithMergedWeights(options, weightsPath)
                 : EvaluateJob.WithAdapters(options, adapterDirectory!);
