@@ -96,7 +96,7 @@ public sealed class ModelTests : IDisposable
         using (no_grad())
             foreach (var l in attachment.Layers)
             {
-                var b = ((OneLoRAAdapter)l.Adapter).B;
+                var b = ((OneLoRAAdapter)l.Adapter).DecompressionVector;
                 b.copy_(randn(b.shape, generator: generator) * 0.1);
                 vectors[l.Path] = b.detach().to(ScalarType.Float64);
             }

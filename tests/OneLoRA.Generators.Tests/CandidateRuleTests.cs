@@ -73,13 +73,13 @@ public class CandidateRuleTests
 
         using (no_grad())
             foreach (var l in attachment.Layers)
-                ((OneLoRAAdapter)l.Adapter).B.copy_(randn(l.Layer.out_features, generator: g));
+                ((OneLoRAAdapter)l.Adapter).DecompressionVector.copy_(randn(l.Layer.out_features, generator: g));
 
         Tensor Apply(Linear layer, Tensor h)
         {
             var w = layer.weight!.detach().to(float64);
             if (attachment.Layers.FirstOrDefault(a => ReferenceEquals(a.Layer, layer)) is { } adapted)
-                w = w + ((OneLoRAAdapter)adapted.Adapter).B.detach().to(float64).unsqueeze(1) * ones(1, w.shape[1], dtype: float64);
+                w = w + ((OneLoRAAdapter)adapted.Adapter).DecompressionVector.detach().to(float64).unsqueeze(1) * ones(1, w.shape[1], dtype: float64);
             return h.matmul(w.t()) + layer.bias!.detach().to(float64);
         }
         var x = randn(5, 3, generator: g);

@@ -117,7 +117,7 @@ public class CompileAndRunTests
             var w = layer.weight!.detach().to(float64);
             if (attachment?.Layers.FirstOrDefault(l => l.Path == path) is { } adapted)
             {
-                var b = ((OneLoRAAdapter)adapted.Adapter).B.detach().to(float64);
+                var b = ((OneLoRAAdapter)adapted.Adapter).DecompressionVector.detach().to(float64);
                 w = w + b.unsqueeze(1) * ones(1, w.shape[1], dtype: float64);
             }
             return h.matmul(w.t()) + layer.bias!.detach().to(float64);
@@ -167,7 +167,7 @@ public class CompileAndRunTests
         var attachment = (PeftAttachment)Invoke(net, "AttachAdapters", new OneLoRAMethod())!;
         using (no_grad())
             foreach (var l in attachment.Layers)
-                ((OneLoRAAdapter)l.Adapter).B.copy_(randn(l.Layer.out_features, generator: g) * 0.5);
+                ((OneLoRAAdapter)l.Adapter).DecompressionVector.copy_(randn(l.Layer.out_features, generator: g) * 0.5);
 
         var x = randn(6, 3, generator: g);
         var withAdapters = net.forward(x).detach();
@@ -291,14 +291,14 @@ public class CompileAndRunTests
         Assert.Equal(["proj", "head"], ((IPeftModule)net).PeftLayers.Select(l => l.MemberName));
         using (no_grad())
             foreach (var l in attachment.Layers)
-                ((OneLoRAAdapter)l.Adapter).B.copy_(randn(l.Layer.out_features, generator: g));
+                ((OneLoRAAdapter)l.Adapter).DecompressionVector.copy_(randn(l.Layer.out_features, generator: g));
 
         var x = randn(4, 3, dtype: float64, generator: g).to(float32);
         Tensor Adapted(string path, Tensor h)
         {
             var l = attachment.Layers.Single(a => a.Path == path);
             var w = l.Layer.weight!.detach().to(float64);
-            var deltaW = ((OneLoRAAdapter)l.Adapter).B.detach().to(float64).unsqueeze(1) * ones(1, w.shape[1], dtype: float64);
+            var deltaW = ((OneLoRAAdapter)l.Adapter).DecompressionVector.detach().to(float64).unsqueeze(1) * ones(1, w.shape[1], dtype: float64);
             return h.matmul((w + deltaW).t()) + l.Layer.bias!.detach().to(float64);
         }
         AssertClose(Adapted("head", Adapted("proj", x.to(float64))), net.forward(x).detach(), 1e-5);
