@@ -69,18 +69,21 @@ public sealed partial class BertSelfAttention : nn.Module<Tensor, Tensor, Tensor
     private Tensor SplitHeads(Tensor t) => t.view(t.shape[0], t.shape[1], heads, -1).transpose(1, 2);
 }
 
-/// <summary>Attention output projection, dropout, residual and LayerNorm (<c>attention.output</c>).</summary>
+/// <summary>
+/// Projection to the hidden size, dropout, residual and LayerNorm: HF's <c>BertSelfOutput</c> (<c>attention.output</c>,
+/// from the hidden size) and <c>BertOutput</c> (<c>output</c>, from the intermediate size) are this one block.
+/// </summary>
 [Peft(Method.OneLoRA)]
-public sealed partial class BertSelfOutput : nn.Module<Tensor, Tensor, Tensor>
+public sealed partial class BertOutputBlock : nn.Module<Tensor, Tensor, Tensor>
 {
     private readonly Linear dense;
     private readonly LayerNorm LayerNorm;
     private readonly Dropout dropout;
 
-    /// <summary>Output block for <paramref name="config"/>.</summary>
-    public BertSelfOutput(BertConfig config) : base(nameof(BertSelfOutput))
+    /// <summary>Output block from <paramref name="inFeatures"/> to <paramref name="config"/>'s hidden size.</summary>
+    public BertOutputBlock(long inFeatures, BertConfig config) : base(nameof(BertOutputBlock))
     {
-        dense = nn.Linear(config.HiddenSize, config.HiddenSize);
+        dense = nn.Linear(inFeatures, config.HiddenSize);
         LayerNorm = nn.LayerNorm(config.HiddenSize, config.LayerNormEps);
         dropout = nn.Dropout(config.HiddenDropout);
         RegisterComponents();
@@ -95,13 +98,13 @@ public sealed partial class BertSelfOutput : nn.Module<Tensor, Tensor, Tensor>
 public sealed partial class BertAttention : nn.Module<Tensor, Tensor, Tensor>
 {
     private readonly BertSelfAttention self;
-    private readonly BertSelfOutput output;
+    private readonly BertOutputBlock output;
 
     /// <summary>Attention for <paramref name="config"/>.</summary>
     public BertAttention(BertConfig config) : base(nameof(BertAttention))
     {
         self = new BertSelfAttention(config);
-        output = new BertSelfOutput(config);
+        output = new BertOutputBlock(config.HiddenSize, config);
         RegisterComponents();
     }
 
@@ -126,41 +129,20 @@ public sealed partial class BertIntermediate : nn.Module<Tensor, Tensor>
     public override Tensor forward(Tensor x) => nn.functional.gelu(dense.forward(x));
 }
 
-/// <summary>Feed-forward projection back, dropout, residual and LayerNorm (<c>output</c>).</summary>
-[Peft(Method.OneLoRA)]
-public sealed partial class BertOutput : nn.Module<Tensor, Tensor, Tensor>
-{
-    private readonly Linear dense;
-    private readonly LayerNorm LayerNorm;
-    private readonly Dropout dropout;
-
-    /// <summary>Output block for <paramref name="config"/>.</summary>
-    public BertOutput(BertConfig config) : base(nameof(BertOutput))
-    {
-        dense = nn.Linear(config.IntermediateSize, config.HiddenSize);
-        LayerNorm = nn.LayerNorm(config.HiddenSize, config.LayerNormEps);
-        dropout = nn.Dropout(config.HiddenDropout);
-        RegisterComponents();
-    }
-
-    /// <summary>LayerNorm(residual + dropout(dense(hidden))).</summary>
-    public override Tensor forward(Tensor hidden, Tensor residual) => LayerNorm.forward(dropout.forward(dense.forward(hidden)) + residual);
-}
-
 /// <summary>One transformer layer (post-norm, as BERT).</summary>
 [Peft(Method.OneLoRA)]
 public sealed partial class BertLayer : nn.Module<Tensor, Tensor, Tensor>
 {
     private readonly BertAttention attention;
     private readonly BertIntermediate intermediate;
-    private readonly BertOutput output;
+    private readonly BertOutputBlock output;
 
     /// <summary>A layer for <paramref name="config"/>.</summary>
     public BertLayer(BertConfig config) : base(nameof(BertLayer))
     {
         attention = new BertAttention(config);
         intermediate = new BertIntermediate(config);
-        output = new BertOutput(config);
+        output = new BertOutputBlock(config.IntermediateSize, config);
         RegisterComponents();
     }
 
