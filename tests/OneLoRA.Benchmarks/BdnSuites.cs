@@ -1,6 +1,8 @@
 using System;
 using System.Linq;
 using BenchmarkDotNet.Attributes;
+using BenchmarkDotNet.Configs;
+using BenchmarkDotNet.Jobs;
 using BenchmarkDotNet.Running;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -16,7 +18,10 @@ public static class BdnSuites
         switch (suite)
         {
             case "dispatch":
-                BenchmarkRunner.Run<DispatchBenchmarks>(args: rest);
+                // In process: BenchmarkDotNet's default builds a separate project per run, which times out on a loaded machine.
+                BenchmarkRunner.Run<DispatchBenchmarks>(
+                    BenchmarkDotNet.Configs.DefaultConfig.Instance.AddJob(BenchmarkDotNet.Jobs.Job.Default.WithToolchain(BenchmarkDotNet.Toolchains.InProcess.Emit.InProcessEmitToolchain.Instance)),
+                    rest);
                 return 0;
             default:
                 Console.Error.WriteLine($"--bdn: '{suite}' is not a suite (dispatch).");

@@ -4,6 +4,8 @@ using System.Collections.Immutable;
 using System.Linq;
 using Basic.Reference.Assemblies;
 using BenchmarkDotNet.Attributes;
+using BenchmarkDotNet.Configs;
+using BenchmarkDotNet.Jobs;
 using BenchmarkDotNet.Running;
 using Microsoft.CodeAnalysis;
 using Microsoft.CodeAnalysis.CSharp;
@@ -54,7 +56,10 @@ if (args is ["--chain", var n, ..])
     Console.WriteLine($"chain {depth} deep: user code {user:F2} s (emit ok: {userOk}); generator {gen:F2} s; user + generated {all:F2} s (emit ok: {allOk}); load {System.IO.File.ReadAllText("/proc/loadavg").Split(' ')[0]}");
     return userOk && allOk ? 0 : 1;
 }
-BenchmarkRunner.Run<GeneratorBenchmarks>(args: args);
+// In process: BenchmarkDotNet's default builds a separate project per run, which times out (2 min) on a loaded 2-core machine.
+BenchmarkRunner.Run<GeneratorBenchmarks>(
+    BenchmarkDotNet.Configs.DefaultConfig.Instance.AddJob(BenchmarkDotNet.Jobs.Job.Default.WithToolchain(BenchmarkDotNet.Toolchains.InProcess.Emit.InProcessEmitToolchain.Instance)),
+    args);
 return 0;
 
 static GeneratorDriver solutionDriver(Compilation _) => new Solution(0).Driver();
