@@ -93,14 +93,17 @@ public static class BenchModels
     }
 }
 
-/// <summary>Inference variants: the base model, and 1LoRA with non-zero vectors unmerged and merged.</summary>
+/// <summary>
+/// Inference variants: the base model, a second identical base model (an A/A control for the run's noise), and 1LoRA
+/// with non-zero vectors unmerged and merged. All built with the same seeds, so they differ only in the adapters.
+/// </summary>
 public static class InferenceModels
 {
     public static Variant Block(string kind, Tensor x)
     {
         var block = new TransformerBlock();
         block.eval();
-        if (kind == "base") return new Variant("base", () => throw new NotSupportedException(), [], () => block.forward(x));
+        if (kind is "base" or "base copy") return new Variant(kind, () => throw new NotSupportedException(), [], () => block.forward(x));
         var attachment = Peft.Attach(block, block.Targets, PeftMethods.Create("OneLoRA"));
         block.Linear = PeftRuntime.Forward;
         return Finish(kind, attachment, () => block.forward(x));
@@ -112,7 +115,7 @@ public static class InferenceModels
         model.eval();
         var (ids, mask, types) = input;
         Tensor Infer() => BertModel.MeanPool(model.call(ids, mask, types), mask);
-        if (kind == "base") return new Variant("base", () => throw new NotSupportedException(), [], Infer);
+        if (kind is "base" or "base copy") return new Variant(kind, () => throw new NotSupportedException(), [], Infer);
         return Finish(kind, model.AttachAdapters(PeftMethods.Create("OneLoRA")), Infer);
     }
 

@@ -46,6 +46,18 @@ public sealed class Variant
         return sorted.Count == 0 ? double.NaN : sorted[sorted.Count / 2];
     }
 
+    /// <summary>
+    /// This variant's time over <paramref name="other"/>'s, paired by round: the median of the per-round ratios, and
+    /// their lower and upper quartiles (the spread shows how much the load moved the ratio). Both variants ran in every
+    /// round, next to each other, so a load change between rounds cancels out of each pair.
+    /// </summary>
+    public (double Median, double Low, double High) PairedRatio(Variant other)
+    {
+        var ratios = times.Zip(other.times, (a, b) => a / b).Order().ToList();
+        if (ratios.Count == 0) return (double.NaN, double.NaN, double.NaN);
+        return (ratios[ratios.Count / 2], ratios[(ratios.Count - 1) / 4], ratios[ratios.Count - 1 - (ratios.Count - 1) / 4]);
+    }
+
     /// <summary>One training step in its own dispose scope.</summary>
     public void Step()
     {
