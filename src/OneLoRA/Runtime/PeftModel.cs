@@ -200,7 +200,7 @@ public static class PeftModel
 
         var selection = new TargetSelection(target, config["exclude_modules"] is { } ex ? AdapterConfig.Raw(ex) : "", layers,
             candidates.Select(c => c.Path).ToList(), [], []);
-        var attachment = Attach(model, selection, method);
+        var attachment = Peft.AttachNamed(model, selection.Layers, method, adapterName);
         TrainModulesToSave(attachment, rule.ModulesToSave);
         attachment.Load(adapterDirectory, adapterName, allowNonFinite);
         if (!isTrainable)
@@ -212,7 +212,7 @@ public static class PeftModel
     }
 
     /// <summary>Trains every module named by PEFT's modules_to_save rule (the path or a path suffix) in full.</summary>
-    private static void TrainModulesToSave(PeftAttachment attachment, IReadOnlyList<string> names)
+    internal static void TrainModulesToSave(PeftAttachment attachment, IReadOnlyList<string> names)
     {
         if (names.Count == 0) return;
         var rule = PeftTargets.Create([], false, [], false, names, [], []);
