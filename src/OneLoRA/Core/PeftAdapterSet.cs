@@ -494,7 +494,7 @@ public sealed class PeftAdapterSet
     private static bool SameVector(Tensor? a, Tensor? b)
     {
         if (a is null || b is null) return a is null && b is null;
-        return a.shape.SequenceEqual(b.shape) && a.equal(b).item<bool>();
+        return a.shape.SequenceEqual(b.shape) && a.eq(b).all().item<bool>();
     }
 
     /// <summary>
