@@ -140,6 +140,8 @@ public sealed class PeftAttachment
 
     private void AllOrNothing(bool merge)
     {
+        if (!IsAttached)
+            throw new InvalidOperationException($"Adapter '{Name}' was deleted or unloaded; it is no longer part of {Root.GetType().Name}.");
         foreach (var l in Layers)
         {
             if (l.Adapter.IsMerged == merge)

@@ -4,6 +4,7 @@ using System.IO;
 using System.Linq;
 using OneLoRA.Methods.LoRA;
 using OneLoRA.Methods.OneLoRA;
+using OneLoRA.Serialization;
 using OneLoRA.Tests.Serialization;
 using TorchSharp;
 using TorchSharp.Modules;
@@ -430,6 +431,29 @@ public sealed class NamedAdapterTests
         // A failed load leaves the model as it was.
         Assert.Throws<FileNotFoundException>(() => g.Net.LoadAdapter(dir.Path, "missing"));
         Assert.Equal(["default", "b"], g.Net.AdapterSet().Names);
+    }
+
+    [Fact]
+    public void A_FromPretrained_whose_tensors_do_not_fit_leaves_the_model_as_it_was()
+    {
+        using var dir = new TempDirectory();
+        using (var f = new Fixture())
+        {
+            PeftModel.Attach(f.Net, LoRA(2, 2)).Save(dir.Path);
+        }
+        var configPath = dir.File(AdapterFiles.ConfigFileName);
+        var config = File.ReadAllText(configPath);
+        Assert.Contains("\"r\": 2", config);
+        File.WriteAllText(configPath, config.Replace("\"r\": 2", "\"r\": 3"));   // rank-3 adapters, rank-2 tensors
+
+        using var g = new Fixture();
+        g.Net.fc2.weight!.requires_grad = true;
+        var before = g.Net.named_parameters().Select(p => (p.name, p.parameter.requires_grad)).ToList();
+        Assert.Throws<AdapterLoadException>(() => PeftModel.FromPretrained(g.Net, dir.Path));
+        Assert.Null(Peft.AttachmentFor(g.Net));
+        Assert.Equal(before, g.Net.named_parameters().Select(p => (p.name, p.parameter.requires_grad)).ToList());
+        AssertBitIdentical(g.BaseOutput, g.Output());
+        PeftModel.Attach(g.Net, LoRA(1, 1));   // and it takes adapters again
     }
 
     [Fact]
