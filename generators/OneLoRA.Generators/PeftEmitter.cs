@@ -137,11 +137,16 @@ namespace OneLoRA.Generators
             w.Line(Public(spec) + "global::OneLoRA.PeftAttachment AttachAdapters() =>");
             w.Indent().Line("AttachAdapters(global::OneLoRA.PeftMethods.Create(DefaultPeftOptions));").Dedent();
             w.Line();
-            w.Line("/// <summary>Freezes this model and attaches <paramref name=\"method\"/>'s adapters to every layer of <see cref=\"CollectTargetLayers\"/>, nested [Peft] members included.</summary>");
+            w.Line("/// <summary>");
+            w.Line("/// Freezes this model and attaches <paramref name=\"method\"/>'s adapters (the adapter named <c>default</c>) to every layer of");
+            w.Line("/// <see cref=\"CollectTargetLayers\"/>, nested [Peft] members included, less those the method's LayersToTransform / LayersPattern");
+            w.Line("/// leave out; its ModulesToSave are never adapted and are trained in full, as runtime attach does. More named adapters:");
+            w.Line("/// <c>this.AddAdapter(name, method)</c>, <c>this.SetAdapter(name)</c> (the runtime owns them).");
+            w.Line("/// </summary>");
             w.Line("/// <param name=\"method\">The PEFT method that creates the adapters.</param>");
             w.Line(Public(spec) + "global::OneLoRA.PeftAttachment AttachAdapters(global::OneLoRA.IPeftMethod method)").Open();
             w.Line("if (method is null) throw new global::System.ArgumentNullException(nameof(method));");
-            w.Line("return global::OneLoRA.Peft.Attach(this, global::System.Linq.Enumerable.ToList(CollectTargetLayers(\"\")), method);");
+            w.Line("return global::OneLoRA.PeftRuntime.Attach(this, CollectTargetLayers(\"\"), method);");
             w.Close();
         }
 
@@ -180,11 +185,10 @@ namespace OneLoRA.Generators
         {
             w.Line("private static void __PeftMergeLayer(" + Linear + "? layer, string path, bool merge)").Open();
             w.Line("if (layer is null) throw __PeftNullMember(path);");
-            w.Line("var adapter = global::OneLoRA.Peft.AdapterFor(layer)");
-            w.Indent().Line("?? throw new " + InvalidOperation + "(\"Layer '\" + path + " + Quote("' of " + spec.DisplayName + " has no adapter: call AttachAdapters() before ")
+            // The runtime merges every active adapter of the layer (several named adapters may be active).
+            w.Line("if (!global::OneLoRA.PeftRuntime.MergeLayer(layer, merge))");
+            w.Indent().Line("throw new " + InvalidOperation + "(\"Layer '\" + path + " + Quote("' of " + spec.DisplayName + " has no adapter: call AttachAdapters() before ")
                 + " + (merge ? \"MergeAdapters()\" : \"UnmergeAdapters()\") + \".\");").Dedent();
-            w.Line("if (merge) adapter.Merge(layer);");
-            w.Line("else adapter.Unmerge(layer);");
             w.Close();
             w.Line();
             w.Line("private static " + InvalidOperation + " __PeftNullMember(string path) =>");

@@ -108,18 +108,23 @@ public class CompileAndRunTests
             .Invoke(target, args);
 
     /// <summary>The model's forward recomputed in float64: W' = W + b·1ᵀ for adapted layers (b = 0 otherwise).</summary>
-    private static Tensor Reference(nn.Module net, Tensor x, PeftAttachment? attachment)
+    private static Tensor Reference(nn.Module net, Tensor x, PeftAttachment? attachment) =>
+        ReferenceAll(net, x, attachment is null ? [] : [attachment]);
+
+    /// <summary>As above with several active adapters: W' = W + Σ b_i·1ᵀ.</summary>
+    private static Tensor ReferenceAll(nn.Module net, Tensor x, PeftAttachment[] attachments)
     {
         var modules = net.named_modules().ToDictionary(m => m.name, m => m.module);
         Tensor Apply(string path, Tensor h)
         {
             var layer = (Linear)modules[path];
             var w = layer.weight!.detach().to(float64);
-            if (attachment?.Layers.FirstOrDefault(l => l.Path == path) is { } adapted)
-            {
-                var b = ((OneLoRAAdapter)adapted.Adapter).DecompressionVector.detach().to(float64);
-                w = w + b.unsqueeze(1) * ones(1, w.shape[1], dtype: float64);
-            }
+            foreach (var attachment in attachments)
+                if (attachment.Layers.FirstOrDefault(l => l.Path == path) is { } adapted)
+                {
+                    var b = ((OneLoRAAdapter)adapted.Adapter).DecompressionVector.detach().to(float64);
+                    w = w + b.unsqueeze(1) * ones(1, w.shape[1], dtype: float64);
+                }
             return h.matmul(w.t()) + layer.bias!.detach().to(float64);
         }
         using var _ = no_grad();
@@ -205,6 +210,60 @@ public class CompileAndRunTests
         AssertClose(trained, net.forward(x).detach(), 1e-5);
         foreach (var (name, p) in net.named_parameters().Where(p => weightsBefore.ContainsKey(p.name)))
             AssertClose(weightsBefore[name], p, 1e-6);
+    }
+
+    [Fact]
+    public void GeneratedModelSwitchesNamedAdaptersThroughTheRuntime()
+    {
+        using var g = new Generator(6);
+        var net = NewNet(g);
+        var a = (PeftAttachment)Invoke(net, "AttachAdapters", new OneLoRAMethod())!;
+        var b = net.AddAdapter("b", new OneLoRAMethod());
+        Assert.Equal(a.Layers.Select(l => l.Path), b.Layers.Select(l => l.Path));
+        using (no_grad())
+            foreach (var l in a.Layers.Concat(b.Layers))
+                ((OneLoRAAdapter)l.Adapter).DecompressionVector.copy_(randn(l.Layer.out_features, generator: g) * 0.5);
+        var x = randn(6, 3, generator: g);
+
+        // Intercepted forward()/call() sites and the nested blocks all see the active adapter.
+        AssertClose(Reference(net, x, a), net.forward(x).detach(), 1e-5);
+        net.SetAdapter("b");
+        AssertClose(Reference(net, x, b), net.forward(x).detach(), 1e-5);
+        // The optimizer sees b's vectors only.
+        Assert.Equal(b.Layers.Select(l => ((OneLoRAAdapter)l.Adapter).DecompressionVector.Handle).Order(), net.TrainableParameters().Select(p => p.Handle).Order());
+        net.SetAdapter(["default", "b"]);
+        var both = ReferenceAll(net, x, [a, b]);
+        AssertClose(both, net.forward(x).detach(), 1e-5);
+
+        // Generated MergeAdapters merges every active adapter.
+        Invoke(net, "MergeAdapters");
+        Assert.True(a.IsMerged && b.IsMerged);
+        AssertClose(both, net.forward(x).detach(), 1e-5);
+        Invoke(net, "UnmergeAdapters");
+
+        using (net.DisableAdapters())
+            AssertClose(Reference(net, x, null), net.forward(x).detach(), 1e-5);
+        net.Unload();
+        AssertClose(Reference(net, x, null), net.forward(x).detach(), 1e-5);
+        Assert.DoesNotContain(net.named_parameters(), p => p.name.Contains("onelora"));
+    }
+
+    [Fact]
+    public void GeneratedAttachHonoursLayersToTransformAndModulesToSaveAsRuntimeAttachDoes()
+    {
+        using var g = new Generator(7);
+        var net = NewNet(g);
+        var attachment = (PeftAttachment)Invoke(net, "AttachAdapters", new OneLoRAMethod(new PeftOptions { ModulesToSave = "fc2" }))!;
+        // fc2 is a module to save: trained in full, never adapted.
+        Assert.Equal(["fc1", "layers.0", "layers.1", "blocks.0.fc", "blocks.1.fc"], attachment.Layers.Select(l => l.Path));
+        Assert.Equal(["fc2.bias", "fc2.weight"], attachment.ExtraTrainable.Select(e => e.Name).Order(StringComparer.Ordinal));
+        Assert.Null(Peft.AdapterFor((Linear)net.named_modules().Single(m => m.name == "fc2").module));
+
+        // PEFT's layer-index rule (".*\.[^.]*\.(\d+)\.") needs a module above the layer list, so on this model the
+        // runtime selects no layer for LayersToTransform [1], and generated attach says so too.
+        Assert.Empty(PeftModel.Select(NewNet(g), new PeftOptions { Targets = "*", LayersToTransform = [1] }).Layers);
+        var error = Assert.Throws<TargetInvocationException>(() => Invoke(NewNet(g), "AttachAdapters", new OneLoRAMethod(new PeftOptions { LayersToTransform = [1] })));
+        Assert.Contains("LayersToTransform [1]", Assert.IsType<InvalidOperationException>(error.InnerException).Message);
     }
 
     [Fact]

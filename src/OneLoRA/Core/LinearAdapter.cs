@@ -52,6 +52,9 @@ public abstract class LinearAdapter : nn.Module
     /// <summary>When false the layer computes its base output only (PEFT's <c>disable_adapter</c>).</summary>
     public bool Enabled { get; set; } = true;
 
+    /// <summary>False while the named adapter this belongs to is not among the active ones (<see cref="PeftAdapterSet.SetAdapter(string)"/>).</summary>
+    internal bool InActiveSet { get; set; } = true;
+
     /// <summary>True when the forward must add the method's contribution.</summary>
     public bool IsActive => Enabled && !IsMerged;
 

@@ -2,6 +2,7 @@ using System;
 using System.Collections.Generic;
 using System.Linq;
 using System.Runtime.CompilerServices;
+using OneLoRA.Targeting;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 
@@ -13,8 +14,8 @@ namespace OneLoRA;
 /// </summary>
 public static class Peft
 {
-    private static readonly ConditionalWeakTable<Linear, LinearAdapter> AdapterOf = new();
-    private static readonly ConditionalWeakTable<nn.Module, PeftAttachment> AttachmentOf = new();
+    private static readonly ConditionalWeakTable<Linear, LayerSlot> SlotOf = new();
+    private static readonly ConditionalWeakTable<nn.Module, PeftAdapterSet> SetOf = new();
 
     /// <summary>
     /// Freezes every parameter of <paramref name="root"/>, creates one adapter per target layer with
@@ -25,23 +26,22 @@ public static class Peft
     /// (the attachment's <see cref="PeftAttachment.Host"/>), which holds them.
     /// </summary>
     /// <exception cref="InvalidOperationException">The model already has adapters, or a layer is listed twice or already adapted.</exception>
-    public static PeftAttachment Attach(nn.Module root, IReadOnlyList<TargetLayer> layers, IPeftMethod method)
+    public static PeftAttachment Attach(nn.Module root, IReadOnlyList<TargetLayer> layers, IPeftMethod method) =>
+        AttachNamed(root, layers, method, AdapterFiles.DefaultAdapterName);
+
+    /// <summary><see cref="Attach(nn.Module, IReadOnlyList{TargetLayer}, IPeftMethod)"/> with the first adapter named <paramref name="adapterName"/>.</summary>
+    internal static PeftAttachment AttachNamed(nn.Module root, IReadOnlyList<TargetLayer> layers, IPeftMethod method, string adapterName)
     {
         ArgumentNullException.ThrowIfNull(root);
         ArgumentNullException.ThrowIfNull(layers);
         ArgumentNullException.ThrowIfNull(method);
         TorchRuntime.EnsureLoaded();
+        PeftAdapterSet.CheckName(adapterName);
 
-        if (AttachmentOf.TryGetValue(root, out var existing) || (root is PeftRoot wrapped && AttachmentOf.TryGetValue(wrapped.Model, out existing)))
+        if (SetOf.TryGetValue(root, out var existing) || (root is PeftRoot wrapped && SetOf.TryGetValue(wrapped.Model, out existing)))
             throw new InvalidOperationException(
-                $"{root.GetType().Name} already has {existing.Method.Name} adapters attached; attach once per model instance.");
-        var duplicate = layers.GroupBy(l => l.Layer).FirstOrDefault(g => g.Count() > 1);
-        if (duplicate is not null)
-            throw new InvalidOperationException(
-                $"Layer listed twice for adaptation: {string.Join(", ", duplicate.Select(l => $"'{l.Path}'"))}.");
-        foreach (var l in layers)
-            if (AdapterOf.TryGetValue(l.Layer, out var other))
-                throw new InvalidOperationException($"Layer '{l.Path}' already carries an adapter (at '{other.Path}').");
+                $"{root.GetType().Name} already has {existing.Current.Method.Name} adapters attached; attach once per model instance (add more with AddAdapter).");
+        CheckLayers(layers, null);
 
         // Sequential and Linear can neither list nor convert an adapter registered on them: a PeftRoot hosts them.
         nn.Module host = root switch
@@ -54,10 +54,46 @@ public static class Peft
 
         foreach (var p in root.parameters()) p.requires_grad = false;
 
+        var set = new PeftAdapterSet(root, host);
+        var attachment = CreateAttachment(set, adapterName, layers, method, allowExtras: true);
+        set.AddFirst(attachment);
+        SetOf.Add(root, set);
+        if (!ReferenceEquals(host, root)) SetOf.Add(host, set);
+        return attachment;
+    }
+
+    /// <summary>Refuses a layer listed twice, or one that carries an adapter of another model than <paramref name="set"/>'s.</summary>
+    internal static void CheckLayers(IReadOnlyList<TargetLayer> layers, PeftAdapterSet? set)
+    {
+        var duplicate = layers.GroupBy(l => l.Layer).FirstOrDefault(g => g.Count() > 1);
+        if (duplicate is not null)
+            throw new InvalidOperationException(
+                $"Layer listed twice for adaptation: {string.Join(", ", duplicate.Select(l => $"'{l.Path}'"))}.");
+        foreach (var l in layers)
+            if (SlotOf.TryGetValue(l.Layer, out var slot) && !ReferenceEquals(slot.Set, set))
+                throw new InvalidOperationException($"Layer '{l.Path}' already carries an adapter (at '{slot.Adapters[0].Path}').");
+    }
+
+    /// <summary>
+    /// Creates <paramref name="method"/>'s adapters on <paramref name="layers"/>, registers them beside their layers under
+    /// <paramref name="adapterName"/>, routes each layer's forward through its <see cref="LayerSlot"/> and unfreezes what the
+    /// method trains. Nothing is registered when the method fails to create its adapters.
+    /// </summary>
+    internal static PeftAttachment CreateAttachment(PeftAdapterSet set, string adapterName, IReadOnlyList<TargetLayer> layers, IPeftMethod method, bool allowExtras)
+    {
+        var host = set.Host;
+        var root = set.Root;
         var adapters = method.CreateAdapters(layers);
         if (adapters.Count != layers.Count)
             throw new InvalidOperationException(
                 $"{method.Name} created {adapters.Count} adapters for {layers.Count} layers.");
+
+        var extraRequests = method.ExtraTrainableParameters(host, layers).ToList();
+        if (!allowExtras && extraRequests.Count > 0)
+            throw new InvalidOperationException(
+                $"Adapter '{adapterName}' ({method.Name}) would train '{extraRequests[0].Name}', a parameter of the model itself (norms, biases, modules_to_save): " +
+                "with several adapters it would be shared by all of them (PEFT keeps a copy per adapter, this library does not), so AddAdapter refuses it. " +
+                "Use a method without TrainNorms/TrainBiases/TrainAllBiases/ModulesToSave for the extra adapters.");
 
         var modules = host.named_modules().GroupBy(m => m.name).ToDictionary(g => g.Key, g => g.First().module);
         var adapted = new List<AdaptedLayer>(layers.Count);
@@ -66,15 +102,14 @@ public static class Peft
             var (path, layer) = layers[i];
             var adapter = adapters[i];
             adapter.Path = path;
-            var adapterPath = Register(host, modules, path, adapter);
-            AdapterOf.Add(layer, adapter);
+            var adapterPath = Register(host, modules, path, adapter, adapterName);
             adapted.Add(new AdaptedLayer(path, layer, adapter, adapterPath));
         }
         var registeredNames = PeftAttachment.NamesByHandle(host);
         EnsureVisible(host, adapted, registeredNames);
 
         var extras = new List<string>();
-        foreach (var (name, p) in method.ExtraTrainableParameters(host, layers))
+        foreach (var (name, p) in extraRequests)
         {
             if (!registeredNames.TryGetValue(p.Handle, out var registered))
                 throw new InvalidOperationException($"{method.Name} asked to train '{name}', which is not a parameter of {root.GetType().Name}.");
@@ -82,24 +117,55 @@ public static class Peft
             if (!extras.Contains(registered)) extras.Add(registered);
         }
 
-        var attachment = new PeftAttachment(root, host, method, adapted, extras);
+        var attachment = new PeftAttachment(root, host, method, adapted, extras, adapterName, set);
         foreach (var a in adapted)
         {
-            var adapter = a.Adapter;
-            var layer = a.Layer;
-            if (host is PeftRoot)
-                layer.register_forward_hook((_, input, output) =>
-                {
-                    if (!adapter.IsActive) return output;
-                    CheckFollowed(root, layer, adapter);
-                    return adapter.Adapt(layer, input, output);
-                });
-            else
-                layer.register_forward_hook((_, input, output) => adapter.IsActive ? adapter.Adapt(layer, input, output) : output);
+            if (!SlotOf.TryGetValue(a.Layer, out var slot))
+            {
+                slot = new LayerSlot(set);
+                var layer = a.Layer;
+                var s = slot;
+                var remover = host is PeftRoot
+                    ? layer.register_forward_hook((_, input, output) => s.Adapt(layer, input, output, root))
+                    : layer.register_forward_hook((_, input, output) => s.Adapt(layer, input, output, null));
+                slot.RemoveHook = () => remover.remove();
+                SlotOf.Add(layer, slot);
+                set.Slots[layer] = slot;
+            }
+            slot.Adapters.Add(a.Adapter);
         }
-        AttachmentOf.Add(root, attachment);
-        if (!ReferenceEquals(host, root)) AttachmentOf.Add(host, attachment);
         return attachment;
+    }
+
+    /// <summary>Takes an attachment's adapters off their layers: slots, hooks (when a slot is left empty) and registrations.</summary>
+    internal static void Detach(PeftAttachment attachment)
+    {
+        var host = attachment.Host;
+        var modules = host.named_modules().GroupBy(m => m.name).ToDictionary(g => g.Key, g => g.First().module);
+        foreach (var a in attachment.Layers)
+        {
+            if (SlotOf.TryGetValue(a.Layer, out var slot))
+            {
+                slot.Adapters.Remove(a.Adapter);
+                if (slot.Adapters.Count == 0)
+                {
+                    slot.RemoveHook?.Invoke();
+                    SlotOf.Remove(a.Layer);
+                    attachment.Set.Slots.Remove(a.Layer);
+                }
+            }
+            int dot = a.AdapterPath.LastIndexOf('.');
+            var parent = dot < 0 ? host : modules.GetValueOrDefault(a.AdapterPath[..dot]);
+            // TorchSharp's register_module with no module unregisters the name.
+            parent?.register_module(dot < 0 ? a.AdapterPath : a.AdapterPath[(dot + 1)..], null!);
+        }
+    }
+
+    /// <summary>Forgets the model's adapter set (after its last adapter was unloaded).</summary>
+    internal static void Forget(PeftAdapterSet set)
+    {
+        SetOf.Remove(set.Root);
+        SetOf.Remove(set.Host);
     }
 
     /// <summary>
@@ -109,7 +175,7 @@ public static class Peft
     /// registered on it, so <c>model.to(device)</c> would leave the adapter behind; a root of either kind is wrapped in a
     /// <see cref="PeftRoot"/> first, which is then the host. Returns the adapter's module path.
     /// </summary>
-    private static string Register(nn.Module root, Dictionary<string, nn.Module> modules, string path, LinearAdapter adapter)
+    private static string Register(nn.Module root, Dictionary<string, nn.Module> modules, string path, LinearAdapter adapter, string adapterName)
     {
         var segments = path.Split('.');
         for (int cut = segments.Length - 1; cut >= 0; cut--)
@@ -117,7 +183,8 @@ public static class Peft
             var hostPath = string.Join('.', segments.Take(cut));
             var host = cut == 0 ? root : modules.GetValueOrDefault(hostPath);
             if (host is null or Linear or Sequential) continue;
-            var name = $"{string.Join('_', segments.Skip(cut))}_{adapter.GetName()}";
+            // The default adapter keeps the name it always had; another adapter adds its own name.
+            var name = $"{string.Join('_', segments.Skip(cut))}_{adapter.GetName()}" + (adapterName == AdapterFiles.DefaultAdapterName ? "" : "_" + adapterName);
             if (host.named_children().Any(c => c.name == name))
                 throw new InvalidOperationException($"Cannot register the adapter of '{path}': '{hostPath}' already has a child named '{name}'.");
             host.register_module(name, adapter);
@@ -130,7 +197,7 @@ public static class Peft
     /// Under a <see cref="PeftRoot"/>, <c>sequential.to(...)</c> moves the layers but not the adapters: say so instead of
     /// failing inside the adapter's math with a dtype or device mismatch.
     /// </summary>
-    private static void CheckFollowed(nn.Module root, Linear layer, LinearAdapter adapter)
+    internal static void CheckFollowed(nn.Module root, Linear layer, LinearAdapter adapter)
     {
         foreach (var p in adapter.parameters())
         {
@@ -152,13 +219,63 @@ public static class Peft
                         $"is not listed by {root.GetType().Name}.parameters(); the module at that path does not list registered children.");
     }
 
-    /// <summary>The attachment of a model, or null when none was attached.</summary>
+    /// <summary>
+    /// The attachment of a model, or null when none was attached. With several named adapters: the first active one
+    /// (<see cref="PeftAdapterSet.Current"/>).
+    /// </summary>
     public static PeftAttachment? AttachmentFor(nn.Module root) =>
-        AttachmentOf.TryGetValue(root, out var a) ? a : null;
+        SetOf.TryGetValue(root, out var s) ? s.Current : null;
 
-    /// <summary>The adapter on a layer, or null.</summary>
+    /// <summary>The model's named adapters, or null when none was attached.</summary>
+    public static PeftAdapterSet? AdapterSetFor(nn.Module root) =>
+        SetOf.TryGetValue(root, out var s) ? s : null;
+
+    /// <summary>The adapter on a layer, or null. With several named adapters: the first active one on the layer, else the first.</summary>
     public static LinearAdapter? AdapterFor(Linear layer) =>
-        AdapterOf.TryGetValue(layer, out var a) ? a : null;
+        SlotOf.TryGetValue(layer, out var slot) ? slot.Primary : null;
+
+    internal static LayerSlot? SlotFor(Linear layer) =>
+        SlotOf.TryGetValue(layer, out var slot) ? slot : null;
+}
+
+/// <summary>
+/// The adapters on one layer (one per named adapter that targets it) and the dispatch that the layer's forward hook and
+/// <see cref="PeftRuntime.Forward"/> both use: the runtime lookup named adapters hook into.
+/// </summary>
+internal sealed class LayerSlot(PeftAdapterSet set)
+{
+    public PeftAdapterSet Set { get; } = set;
+
+    public List<LinearAdapter> Adapters { get; } = [];
+
+    public Action? RemoveHook { get; set; }
+
+    /// <summary>The first active adapter, else the first.</summary>
+    public LinearAdapter? Primary => Adapters.FirstOrDefault(a => a.InActiveSet) ?? Adapters.FirstOrDefault();
+
+    /// <summary>
+    /// The base output <paramref name="y"/> plus every active adapter's change: one active adapter adapts as it always did;
+    /// several add their changes <c>Adapt_i(y) − y</c> (for LoRA-type methods, Σ ΔW_i·x, PEFT's rule). Disabled: <paramref name="y"/>.
+    /// </summary>
+    public Tensor Adapt(Linear layer, Tensor x, Tensor y, nn.Module? checkRoot)
+    {
+        if (Set.IsDisabled) return y;
+        LinearAdapter? first = null;
+        List<LinearAdapter>? more = null;
+        foreach (var a in Adapters)
+        {
+            if (!a.InActiveSet || !a.IsActive) continue;
+            if (checkRoot is not null) Peft.CheckFollowed(checkRoot, layer, a);
+            if (first is null) first = a;
+            else (more ??= []).Add(a);
+        }
+        if (first is null) return y;
+        if (more is null) return first.Adapt(layer, x, y);
+        // Adapters may write into the base output (1LoRA's addmm_): each gets its own copy.
+        var result = first.Adapt(layer, x, y.clone());
+        foreach (var a in more) result = result + (a.Adapt(layer, x, y.clone()) - y);
+        return result;
+    }
 }
 
 /// <summary>Entry points of generated interceptors. Not for direct use.</summary>
@@ -167,8 +284,61 @@ public static class PeftRuntime
     /// <summary>Replaces <c>layer.forward(x)</c>: base forward plus the adapter's contribution when one is active.</summary>
     public static Tensor Forward(Linear layer, Tensor x)
     {
-        var adapter = Peft.AdapterFor(layer);
-        return adapter is { IsActive: true } ? adapter.Forward(layer, x) : layer.forward(x);
+        var slot = Peft.SlotFor(layer);
+        return slot is null ? layer.forward(x) : slot.Adapt(layer, x, layer.forward(x), null);
+    }
+
+    /// <summary>
+    /// Replaces generated <c>AttachAdapters(method)</c>'s wiring: the layers the <c>[Peft]</c> attribute selected, less those that
+    /// the method's <see cref="PeftOptions.LayersToTransform"/> / <see cref="PeftOptions.LayersPattern"/> leave out and the
+    /// <see cref="PeftOptions.ModulesToSave"/> (never adapted), attached by <see cref="Peft.Attach(nn.Module, IReadOnlyList{TargetLayer}, IPeftMethod)"/>;
+    /// then the modules to save are trained in full, as runtime attach does. A method that is not a <see cref="PeftMethodBase"/> has
+    /// no options: every collected layer is adapted.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">The options leave no layer to adapt; the message lists the collected ones.</exception>
+    public static PeftAttachment Attach(nn.Module model, IEnumerable<TargetLayer> collected, IPeftMethod method)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(collected);
+        ArgumentNullException.ThrowIfNull(method);
+        var layers = collected.ToList();
+        if (method is not PeftMethodBase { Options: var o }) return Peft.Attach(model, layers, method);
+        var save = TargetGlob.Split(o.ModulesToSave ?? "");
+        var filter = PeftTargets.Create(["*"], false, [], false, save, o.LayersToTransform ?? [], TargetGlob.Split(o.LayersPattern ?? ""));
+        var kept = layers.Where(l => filter.Passes(l.Path)).ToList();
+        if (kept.Count == 0)
+            throw new InvalidOperationException(
+                $"{model.GetType().Name}.AttachAdapters: LayersToTransform [{string.Join(", ", o.LayersToTransform ?? [])}]" +
+                (string.IsNullOrEmpty(o.LayersPattern) ? "" : $" with LayersPattern '{o.LayersPattern}'") +
+                (save.Length == 0 ? "" : $" and ModulesToSave '{o.ModulesToSave}'") +
+                $" leave none of the [Peft] layers to adapt: {string.Join(", ", layers.Select(l => l.Path))}.");
+        var attachment = Peft.Attach(model, kept, method);
+        PeftModel.TrainModulesToSave(attachment, save);
+        return attachment;
+    }
+
+    /// <summary>
+    /// Replaces generated <c>MergeAdapters()</c>/<c>UnmergeAdapters()</c> per layer: merges every active, unmerged adapter of
+    /// <paramref name="layer"/> (or unmerges every merged one, last first). False when the layer has no adapter.
+    /// </summary>
+    public static bool MergeLayer(Linear layer, bool merge)
+    {
+        ArgumentNullException.ThrowIfNull(layer);
+        var slot = Peft.SlotFor(layer);
+        if (slot is null) return false;
+        if (merge)
+        {
+            var toMerge = slot.Adapters.Where(a => a.InActiveSet).ToList();
+            if (toMerge.Count == 1) toMerge[0].Merge(layer);
+            else foreach (var a in toMerge.Where(a => !a.IsMerged)) a.Merge(layer);
+        }
+        else
+        {
+            var merged = slot.Adapters.Where(a => a.IsMerged).Reverse().ToList();
+            if (merged.Count == 0) slot.Primary!.Unmerge(layer); // says "not merged", as before
+            foreach (var a in merged) a.Unmerge(layer);
+        }
+        return true;
     }
 
     /// <summary>
@@ -187,9 +357,47 @@ public static class PeftModuleExtensions
         Peft.AttachmentFor(model)
         ?? throw new InvalidOperationException($"{model.GetType().Name} has no adapters attached; call AttachAdapters first.");
 
-    /// <summary>The parameters to hand to the optimizer.</summary>
-    public static IEnumerable<Parameter> TrainableParameters(this nn.Module model) => model.Adapters().TrainableParameters();
+    /// <summary>The parameters to hand to the optimizer: the active adapters' (an inactive adapter's are frozen).</summary>
+    public static IEnumerable<Parameter> TrainableParameters(this nn.Module model) => model.AdapterSet().TrainableParameters();
+
+    /// <summary>The model's named adapters (PEFT's add_adapter, set_adapter, delete_adapter, …).</summary>
+    /// <exception cref="InvalidOperationException">No adapters are attached.</exception>
+    public static PeftAdapterSet AdapterSet(this nn.Module model) =>
+        Peft.AdapterSetFor(model)
+        ?? throw new InvalidOperationException($"{model.GetType().Name} has no adapters attached; call AttachAdapters first.");
 
     /// <summary>Trainable versus total parameters.</summary>
     public static ParameterReport ParameterReport(this nn.Module model) => model.Adapters().Report();
+
+    /// <summary>PEFT's <c>add_adapter</c>: <see cref="PeftAdapterSet.AddAdapter(string, IPeftMethod)"/> (inactive until SetAdapter).</summary>
+    public static PeftAttachment AddAdapter(this nn.Module model, string name, IPeftMethod method) => model.AdapterSet().AddAdapter(name, method);
+
+    /// <summary>PEFT's <c>add_adapter</c> with options: <see cref="PeftAdapterSet.AddAdapter(string, PeftOptions)"/>.</summary>
+    public static PeftAttachment AddAdapter(this nn.Module model, string name, PeftOptions options) => model.AdapterSet().AddAdapter(name, options);
+
+    /// <summary>PEFT's <c>set_adapter</c>: <see cref="PeftAdapterSet.SetAdapter(string)"/>.</summary>
+    public static void SetAdapter(this nn.Module model, string name) => model.AdapterSet().SetAdapter(name);
+
+    /// <summary>Several active adapters: <see cref="PeftAdapterSet.SetAdapter(IEnumerable{string})"/>.</summary>
+    public static void SetAdapter(this nn.Module model, IEnumerable<string> names) => model.AdapterSet().SetAdapter(names);
+
+    /// <summary>PEFT's <c>delete_adapter</c>: <see cref="PeftAdapterSet.DeleteAdapter"/>.</summary>
+    public static void DeleteAdapter(this nn.Module model, string name) => model.AdapterSet().DeleteAdapter(name);
+
+    /// <summary>PEFT's <c>disable_adapter()</c>: <c>using (model.DisableAdapters()) { … }</c> computes base outputs inside.</summary>
+    public static IDisposable DisableAdapters(this nn.Module model) => model.AdapterSet().DisableAdapters();
+
+    /// <summary>PEFT's <c>merge_and_unload</c>: <see cref="PeftAdapterSet.MergeAndUnload"/>.</summary>
+    public static nn.Module MergeAndUnload(this nn.Module model) => model.AdapterSet().MergeAndUnload();
+
+    /// <summary>PEFT's <c>unload</c>: <see cref="PeftAdapterSet.Unload"/>.</summary>
+    public static nn.Module Unload(this nn.Module model) => model.AdapterSet().Unload();
+
+    /// <summary>PEFT's <c>add_weighted_adapter</c>: <see cref="PeftAdapterSet.AddWeightedAdapter"/>.</summary>
+    public static PeftAttachment AddWeightedAdapter(this nn.Module model, IReadOnlyList<string> adapters, IReadOnlyList<double> weights, string adapterName, string combinationType) =>
+        model.AdapterSet().AddWeightedAdapter(adapters, weights, adapterName, combinationType);
+
+    /// <summary>PEFT's <c>load_adapter</c>: <see cref="PeftAdapterSet.LoadAdapter"/>.</summary>
+    public static PeftAttachment LoadAdapter(this nn.Module model, string directory, string adapterName, bool isTrainable = false) =>
+        model.AdapterSet().LoadAdapter(directory, adapterName, isTrainable);
 }

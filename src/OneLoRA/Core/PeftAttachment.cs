@@ -22,13 +22,38 @@ public sealed class PeftAttachment
     // Names, not Parameter objects: model.to(device/dtype) replaces every Parameter (disposing the old ones).
     private readonly List<string> extraTrainable;
 
-    internal PeftAttachment(nn.Module root, nn.Module host, IPeftMethod method, IReadOnlyList<AdaptedLayer> layers, List<string> extraTrainable)
+    internal PeftAttachment(nn.Module root, nn.Module host, IPeftMethod method, IReadOnlyList<AdaptedLayer> layers, List<string> extraTrainable,
+        string name, PeftAdapterSet set)
     {
         Root = root;
         Host = host;
         Method = method;
         Layers = layers;
         this.extraTrainable = extraTrainable;
+        Name = name;
+        Set = set;
+    }
+
+    /// <summary>The adapter's name among the model's named adapters: <c>default</c> for the first one attached.</summary>
+    public string Name { get; }
+
+    /// <summary>The model's named adapters, this one among them.</summary>
+    public PeftAdapterSet Set { get; }
+
+    /// <summary>True while this adapter is among the active ones (<see cref="PeftAdapterSet.ActiveAdapters"/>).</summary>
+    public bool IsActive => Set.ActiveAdapters.Contains(Name);
+
+    /// <summary>False once the adapter was deleted or unloaded: it is no longer part of the model.</summary>
+    public bool IsAttached { get; internal set; } = true;
+
+    // Names (in Host) of the parameters this adapter trained when it was deactivated: trainable again when it is activated.
+    internal HashSet<string> Suspended { get; } = new(StringComparer.Ordinal);
+
+    internal IEnumerable<(string Name, Parameter Parameter)> NamedAdapterParameters()
+    {
+        foreach (var l in Layers)
+            foreach (var (name, p) in l.Adapter.named_parameters())
+                yield return ($"{l.AdapterPath}.{name}", p);
     }
 
     /// <summary>The model the adapters are attached to.</summary>
@@ -115,6 +140,8 @@ public sealed class PeftAttachment
 
     private void AllOrNothing(bool merge)
     {
+        if (!IsAttached)
+            throw new InvalidOperationException($"Adapter '{Name}' was deleted or unloaded; it is no longer part of {Root.GetType().Name}.");
         foreach (var l in Layers)
         {
             if (l.Adapter.IsMerged == merge)

@@ -79,12 +79,12 @@ public sealed class PeftOptions
 
     /// <summary>
     /// PEFT's <c>modules_to_save</c>, <c>;</c>-separated: modules (a dotted path or a path suffix) trained in full and saved
-    /// with the adapters; never adapted. Applied by runtime attach and <see cref="PeftModel.FromPretrained"/>; generated
-    /// attach leaves them to <see cref="PeftAttachment.TrainFully"/>.
+    /// with the adapters; never adapted. Applied by runtime attach, <see cref="PeftModel.FromPretrained"/> and generated
+    /// <c>AttachAdapters(method)</c> (from the method's options, through <see cref="PeftRuntime.Attach"/>).
     /// </summary>
     public string ModulesToSave { get; set; } = "";
 
-    /// <summary>PEFT's <c>layers_to_transform</c>: adapt only layers with these indices (runtime attach; see <see cref="PeftTargets"/>).</summary>
+    /// <summary>PEFT's <c>layers_to_transform</c>: adapt only layers with these indices (runtime and generated attach; see <see cref="PeftTargets"/>).</summary>
     public int[] LayersToTransform { get; set; } = [];
 
     /// <summary>PEFT's <c>layers_pattern</c>, <c>;</c>-separated names of the layer list (e.g. <c>layers</c>); empty: any name.</summary>

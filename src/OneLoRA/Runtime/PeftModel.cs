@@ -164,7 +164,8 @@ public static class PeftModel
     /// <remarks>
     /// Everything readable without attaching (config fields, target layers, the tensor file's header) is checked first; a
     /// problem then leaves the model untouched. A tensor file that does not fit the adapters created (a missing or mis-shaped
-    /// key) is found after attaching: the model then carries fresh, unloaded adapters and should be discarded.
+    /// key) is found after attaching: the adapters are then unloaded again and every parameter's requires_grad restored, so
+    /// the model is as before the call.
     /// </remarks>
     /// <exception cref="FileNotFoundException">A file of the adapter directory is missing.</exception>
     /// <exception cref="AdapterLoadException">An unsupported field or value, no layer selected, or tensors that do not fit.</exception>
@@ -200,9 +201,20 @@ public static class PeftModel
 
         var selection = new TargetSelection(target, config["exclude_modules"] is { } ex ? AdapterConfig.Raw(ex) : "", layers,
             candidates.Select(c => c.Path).ToList(), [], []);
-        var attachment = Attach(model, selection, method);
-        TrainModulesToSave(attachment, rule.ModulesToSave);
-        attachment.Load(adapterDirectory, adapterName, allowNonFinite);
+        var trainable = model.parameters().Select(p => (Parameter: p, p.requires_grad)).ToList();
+        var attachment = Peft.AttachNamed(model, selection.Layers, method, adapterName);
+        try
+        {
+            TrainModulesToSave(attachment, rule.ModulesToSave);
+            attachment.Load(adapterDirectory, adapterName, allowNonFinite);
+        }
+        catch (Exception)
+        {
+            // Leave the model as it was: adapters and hooks removed, requires_grad as before.
+            attachment.Set.Unload();
+            foreach (var (p, requiresGrad) in trainable) p.requires_grad = requiresGrad;
+            throw;
+        }
         if (!isTrainable)
         {
             foreach (var p in attachment.TrainableParameters().ToList()) p.requires_grad = false;
@@ -212,7 +224,7 @@ public static class PeftModel
     }
 
     /// <summary>Trains every module named by PEFT's modules_to_save rule (the path or a path suffix) in full.</summary>
-    private static void TrainModulesToSave(PeftAttachment attachment, IReadOnlyList<string> names)
+    internal static void TrainModulesToSave(PeftAttachment attachment, IReadOnlyList<string> names)
     {
         if (names.Count == 0) return;
         var rule = PeftTargets.Create([], false, [], false, names, [], []);

@@ -36,12 +36,17 @@ namespace Samples
         public virtual global::OneLoRA.PeftAttachment AttachAdapters() =>
             AttachAdapters(global::OneLoRA.PeftMethods.Create(DefaultPeftOptions));
 
-        /// <summary>Freezes this model and attaches <paramref name="method"/>'s adapters to every layer of <see cref="CollectTargetLayers"/>, nested [Peft] members included.</summary>
+        /// <summary>
+        /// Freezes this model and attaches <paramref name="method"/>'s adapters (the adapter named <c>default</c>) to every layer of
+        /// <see cref="CollectTargetLayers"/>, nested [Peft] members included, less those the method's LayersToTransform / LayersPattern
+        /// leave out; its ModulesToSave are never adapted and are trained in full, as runtime attach does. More named adapters:
+        /// <c>this.AddAdapter(name, method)</c>, <c>this.SetAdapter(name)</c> (the runtime owns them).
+        /// </summary>
         /// <param name="method">The PEFT method that creates the adapters.</param>
         public virtual global::OneLoRA.PeftAttachment AttachAdapters(global::OneLoRA.IPeftMethod method)
         {
             if (method is null) throw new global::System.ArgumentNullException(nameof(method));
-            return global::OneLoRA.Peft.Attach(this, global::System.Linq.Enumerable.ToList(CollectTargetLayers("")), method);
+            return global::OneLoRA.PeftRuntime.Attach(this, CollectTargetLayers(""), method);
         }
 
         /// <summary>Folds every adapter into its layer's weights, layer by layer: inference then costs exactly the base model.</summary>
@@ -61,10 +66,8 @@ namespace Samples
         private static void __PeftMergeLayer(global::TorchSharp.Modules.Linear? layer, string path, bool merge)
         {
             if (layer is null) throw __PeftNullMember(path);
-            var adapter = global::OneLoRA.Peft.AdapterFor(layer)
-                ?? throw new global::System.InvalidOperationException("Layer '" + path + "' of Gated has no adapter: call AttachAdapters() before " + (merge ? "MergeAdapters()" : "UnmergeAdapters()") + ".");
-            if (merge) adapter.Merge(layer);
-            else adapter.Unmerge(layer);
+            if (!global::OneLoRA.PeftRuntime.MergeLayer(layer, merge))
+                throw new global::System.InvalidOperationException("Layer '" + path + "' of Gated has no adapter: call AttachAdapters() before " + (merge ? "MergeAdapters()" : "UnmergeAdapters()") + ".");
         }
 
         private static global::System.InvalidOperationException __PeftNullMember(string path) =>
