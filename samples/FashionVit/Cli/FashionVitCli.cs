@@ -185,8 +185,8 @@ public static class FashionVitCli
             var output = options.Out ?? Path.Combine("runs", $"{DateTime.Now:yyyyMMdd-HHmmss}-compare");
             var progress = TrainingProgress.Create(plain: true, unit: "img");
             var report = CompareJob.Run(options with { Out = null }, list, seedList, output, progress);
-            progress.Info(Comparison.Markdown(report));
-            progress.Info($"Wrote {Path.Combine(output, Comparison.MarkdownFile)}, {Comparison.JsonFile}, {Comparison.PlotFile} and {Comparison.MemoryPlotFile}");
+            progress.Info(MethodComparison.Markdown(report));
+            progress.Info($"Wrote {Path.Combine(output, MethodComparison.MarkdownFile)}, {MethodComparison.JsonFile}, {MethodComparison.PlotFile} and {MethodComparison.MemoryPlotFile}");
             return 0;
         }));
         return command;

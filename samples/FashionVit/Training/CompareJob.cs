@@ -11,7 +11,7 @@ using OneLoRA.Training.Reporting;
 namespace FashionVit.Training;
 
 /// <summary>
-/// The paper-style comparison (<see cref="Comparison"/>, shared with the text job): pretrains once, then fine-tunes
+/// The paper-style comparison (<see cref="MethodComparison"/>, shared with the text job): pretrains once, then fine-tunes
 /// every method with every seed, each run in its own process, from the same checkpoint, and writes <c>compare.md</c>,
 /// <c>compare.json</c>, <c>compare.png</c> and <c>compare-memory.png</c>.
 /// </summary>
@@ -97,6 +97,6 @@ public sealed class CompareJob : IComparisonJob
     {
         Locations.RequireWritableDirectory("--out", outputDirectory);
         Locations.RequireWritableDirectory(common.CacheOrigin, common.CacheDirectory);
-        return Comparison.Run(new CompareJob(common, methods), seeds, outputDirectory, progress);
+        return MethodComparison.Run(new CompareJob(common, methods), seeds, outputDirectory, progress);
     }
 }

@@ -10,7 +10,7 @@ using TextClassify.Cli;
 namespace TextClassify.Training;
 
 /// <summary>
-/// The paper-style comparison (<see cref="Comparison"/>, shared with FashionVit): fine-tunes every method with every
+/// The paper-style comparison (<see cref="MethodComparison"/>, shared with FashionVit): fine-tunes every method with every
 /// seed on the same data and budget, each run in its own process, and writes <c>compare.md</c>, <c>compare.json</c>,
 /// <c>compare.png</c> and <c>compare-memory.png</c>.
 /// </summary>
@@ -95,6 +95,6 @@ public sealed class CompareJob : IComparisonJob
     public static ComparisonReport Run(RunOptions common, IReadOnlyList<string> methods, IReadOnlyList<int> seeds, string outputDirectory, TrainingProgress progress)
     {
         Locations.RequireWritableDirectory("--out", outputDirectory);
-        return Comparison.Run(new CompareJob(common, methods), seeds, outputDirectory, progress);
+        return MethodComparison.Run(new CompareJob(common, methods), seeds, outputDirectory, progress);
     }
 }

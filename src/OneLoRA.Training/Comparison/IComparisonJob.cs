@@ -4,7 +4,7 @@ using OneLoRA.Training.Reporting;
 namespace OneLoRA.Training.Comparison;
 
 /// <summary>
-/// What a job supplies to <see cref="Comparison.Run"/>: its methods, a preparation done once (pretraining, data
+/// What a job supplies to <see cref="MethodComparison.Run"/>: its methods, a preparation done once (pretraining, data
 /// checks), and how to run one method with one seed (e.g. a child process, <see cref="ChildProcess"/>) and read back
 /// its <see cref="RunResult"/>.
 /// </summary>

@@ -38,7 +38,7 @@ public sealed record ComparisonReport
 /// and of training tensor memory; written as <see cref="MarkdownFile"/>, <see cref="JsonFile"/>, <see cref="PlotFile"/>
 /// and <see cref="MemoryPlotFile"/>.
 /// </summary>
-public static class Comparison
+public static class MethodComparison
 {
     /// <summary>The markdown report's file name.</summary>
     public const string MarkdownFile = "compare.md";
