@@ -83,6 +83,10 @@ public static class Trainer
         long n = data.Count;
         if (n == 0) throw new InvalidOperationException($"{phase}: the training data holds no examples.");
         int steps = settings.Steps, batch = (int)Math.Min(settings.Batch, n);
+        // Tensor memory: the native heap in use before the optimizer exists (weights, adapters, data) is the baseline;
+        // the peak over the first MemorySteps steps (forward, backward, AdamW step) beyond it is the training's own.
+        int memorySteps = settings.MemorySteps > 0 && HeapMeter.Available ? Math.Min(settings.MemorySteps, steps) : 0;
+        long baseline = memorySteps > 0 ? HeapMeter.InUse() : 0, peak = long.MinValue;
         using var optimizer = optim.AdamW(
             groups.Select(g => new AdamW.ParamGroup(g.Parameters, lr: g.LearningRate, weight_decay: settings.WeightDecay)).ToList(),
             lr: settings.LearningRate, weight_decay: settings.WeightDecay);
@@ -105,16 +109,23 @@ public static class Trainer
                         order?.Dispose();
                         order = randperm(n, generator: generator);
                     }
-                    using var scope = NewDisposeScope();
-                    var index = order!.narrow(0, (long)slot * batch, batch);
-                    var logits = data.Logits(index);
-                    var loss = nn.functional.cross_entropy(logits, data.Labels.index(index).to(logits.device));
-                    double value = loss.item<float>();
-                    if (!double.IsFinite(value)) throw new NonFiniteLossException(phase, step + 1, value, settings.LearningRateOption);
-                    optimizer.zero_grad();
-                    loss.backward();
-                    optimizer.step();
-                    schedule.step();
+                    double value = double.NaN;
+                    var current = order!;
+                    void Step()
+                    {
+                        using var scope = NewDisposeScope();
+                        var index = current.narrow(0, (long)slot * batch, batch);
+                        var logits = data.Logits(index);
+                        var loss = nn.functional.cross_entropy(logits, data.Labels.index(index).to(logits.device));
+                        value = loss.item<float>();
+                        if (!double.IsFinite(value)) throw new NonFiniteLossException(phase, step + 1, value, settings.LearningRateOption);
+                        optimizer.zero_grad();
+                        loss.backward();
+                        optimizer.step();
+                        schedule.step();
+                    }
+                    if (step < memorySteps) peak = Math.Max(peak, HeapMeter.PeakDuring(Step));
+                    else Step();
                     recent.Enqueue(value);
                     if (recent.Count > 50) recent.Dequeue();
                     report(step + 1, value, (step + 1L) * batch);
@@ -126,7 +137,8 @@ public static class Trainer
             }
             return recent.Average();
         });
-        return new TrainingOutcome(finalLoss, steps, (long)steps * batch, watch.Elapsed.TotalSeconds);
+        return new TrainingOutcome(finalLoss, steps, (long)steps * batch, watch.Elapsed.TotalSeconds,
+            memorySteps > 0 ? Math.Max(0, peak - baseline) : -1);
     }
 
     /// <summary>

@@ -23,6 +23,14 @@ public sealed record TrainingSettings
     /// <summary>Name of the phase in progress lines and errors, e.g. <c>fine-tune OneLoRA</c>.</summary>
     public string Phase { get; init; } = "train";
 
+    /// <summary>
+    /// Measure the training's tensor memory over this many first steps (0: not measured): the peak of the native heap
+    /// in use (<see cref="Reporting.HeapMeter"/>, glibc's mallinfo2, sampled on a background thread during each of these
+    /// steps' forward, backward and optimizer step) minus the heap in use before the optimizer was created (the model's
+    /// weights, adapters and data). Needs Linux with glibc ≥ 2.33; elsewhere <see cref="TrainingOutcome.TensorMemoryBytes"/> is −1.
+    /// </summary>
+    public int MemorySteps { get; init; }
+
     /// <summary>The option that sets <see cref="LearningRate"/>, named when the loss stops being finite.</summary>
     public string LearningRateOption { get; init; } = "--lr";
 
@@ -45,7 +53,8 @@ public sealed record TrainingSettings
 /// <param name="Steps">Steps taken.</param>
 /// <param name="Examples">Examples seen (steps × batch, capped by the data set size).</param>
 /// <param name="Seconds">Wall time of the steps.</param>
-public sealed record TrainingOutcome(double FinalLoss, int Steps, long Examples, double Seconds)
+/// <param name="TensorMemoryBytes">Peak tensor bytes of a training step beyond the model (see <see cref="TrainingSettings.MemorySteps"/>); −1 when not measured.</param>
+public sealed record TrainingOutcome(double FinalLoss, int Steps, long Examples, double Seconds, long TensorMemoryBytes = -1)
 {
     /// <summary>Training throughput.</summary>
     public double ExamplesPerSecond => Examples / Math.Max(1e-9, Seconds);

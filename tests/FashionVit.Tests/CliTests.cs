@@ -196,6 +196,40 @@ public class CliTests
     }
 
     [Fact]
+    public void EveryPresetParsesToDistinctLabels()
+    {
+        var common = new RunOptions();
+        foreach (var preset in OneLoRA.Training.Comparison.ComparisonPresets.Names)
+        {
+            var labels = OneLoRA.Training.Comparison.ComparisonPresets.Expand(preset, CompareJob.DefaultMethods).Select(m => CompareJob.ParseMethod(m, common).MethodLabel).ToList();
+            Assert.Equal(labels.Count, labels.Distinct().Count());
+        }
+        var combos = OneLoRA.Training.Comparison.ComparisonPresets.Combos.Select(m => CompareJob.ParseMethod(m, common).MethodLabel);
+        Assert.Equal(["None+norms", "None+biases", "None+scale", "DiffFit", "OneLoRA", "OneLoRA+biases", "OneLoRA+norms", "OneLoRA+scale",
+            "OneLoRA+norms+biases", "OneLoRA+biases+scale", "OneLoRA+norms+scale", "OneLoRA+norms+biases+scale"], combos);
+        var qkv = CompareJob.ParseMethod("lora+qkv", common);
+        Assert.Equal(("LoRA r=1+qkv", true), (qkv.MethodLabel, qkv.AttentionOnly));
+        Assert.True(CompareJob.ParseMethod("onelora+random", common).RandomCompression);
+        Assert.Contains("--attention-only", Assert.Throws<OptionException>(() => CompareJob.ParseMethod("head+qkv", common)).Message);
+        Assert.True(RunOptions.IsAttentionProjection("blocks.0.q") && RunOptions.IsAttentionProjection("v"));
+        Assert.False(RunOptions.IsAttentionProjection("blocks.0.o") || RunOptions.IsAttentionProjection("blocks.0.fc1"));
+    }
+
+    [Fact]
+    public void AttentionOnlyAdaptsTheQueryKeyAndValueLinearsAndRoundTripsThroughTheArguments()
+    {
+        var options = new RunOptions { Method = "lora", AttentionOnly = true, Dim = 16, Depth = 2, Heads = 2 };
+        var model = new FashionVit.Model.VisionTransformer(options.SourceModel);
+        model.ReplaceHead(options.TargetClasses.Count);
+        var attachment = FineTuneJob.Attach(model, options);
+        Assert.Equal(["blocks.0.q", "blocks.0.k", "blocks.0.v", "blocks.1.q", "blocks.1.k", "blocks.1.v"], attachment.Layers.Select(l => l.Path));
+        var set = new RunOptionSet();
+        var command = new Command("x");
+        set.AddTo(command);
+        Assert.True(set.Bind(command.Parse(RunOptionSet.ToArguments(options))).AttentionOnly);
+    }
+
+    [Fact]
     public void CudaWithoutAGpuIsAClearError()
     {
         Assert.Equal(TorchSharp.DeviceType.CPU, FineTuneJob.Prepare(new RunOptions()).type);

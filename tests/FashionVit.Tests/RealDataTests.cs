@@ -119,15 +119,20 @@ public sealed class RealDataTests(RealDataFixture fixture) : IClassFixture<RealD
     {
         fixture.RequireData();
         var output = Path.Combine(fixture.Root, "compare");
-        var results = CompareJob.Run(fixture.Small with { Steps = 30 }, ["onelora", "head"], output, Quiet);
-        Assert.Equal(["OneLoRA", "Head"], results.Select(r => r.Method));
-        Assert.All(results, r => Assert.True(r.PeakMemoryBytes > 0 && r.Steps == 30));
+        var report = CompareJob.Run(fixture.Small with { Steps = 30 }, ["onelora", "head"], [0, 1], output, Quiet);
+        // Interleaved: seed 0 starts with the first method, seed 1 with the second.
+        Assert.Equal([("OneLoRA", 0), ("Head", 0), ("Head", 1), ("OneLoRA", 1)], report.Runs.Select(r => (r.Method, r.Seed)));
+        Assert.All(report.Runs, r => Assert.True(r.PeakMemoryBytes > 0 && r.Steps == 30 && r.TensorMemoryBytes > 0 && r.EvaluationSeconds > 0));
+        Assert.Equal(["OneLoRA", "Head"], report.Summaries.Select(s => s.Method));
         var markdown = File.ReadAllText(Path.Combine(output, "compare.md"));
         Assert.Contains("| OneLoRA |", markdown);
         Assert.Contains("| Head |", markdown);
-        Assert.Equal(2, RunResultList(Path.Combine(output, "compare.json")));
-        var png = File.ReadAllBytes(Path.Combine(output, "compare.png"));
-        Assert.True(png.Length > 1000 && png[1] == (byte)'P' && png[2] == (byte)'N' && png[3] == (byte)'G');
+        Assert.Equal(4, RunResultList(Path.Combine(output, "compare.json")));
+        foreach (var name in new[] { "compare.png", "compare-memory.png" })
+        {
+            var png = File.ReadAllBytes(Path.Combine(output, name));
+            Assert.True(png.Length > 1000 && png[1] == (byte)'P' && png[2] == (byte)'N' && png[3] == (byte)'G');
+        }
     }
 
     private static string Evaluate(string[] args)
@@ -138,5 +143,5 @@ public sealed class RealDataTests(RealDataFixture fixture) : IClassFixture<RealD
     }
 
     private static int RunResultList(string path) =>
-        System.Text.Json.JsonDocument.Parse(File.ReadAllText(path)).RootElement.GetArrayLength();
+        System.Text.Json.JsonDocument.Parse(File.ReadAllText(path)).RootElement.GetProperty("runs").GetArrayLength();
 }

@@ -5,6 +5,7 @@ using System.IO;
 using System.Linq;
 using OneLoRA;
 using OneLoRA.Benchmarks;
+using OneLoRA.Training.Reporting;
 using TorchSharp;
 using static TorchSharp.torch;
 

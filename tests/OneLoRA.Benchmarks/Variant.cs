@@ -2,6 +2,7 @@ using System;
 using System.Collections.Generic;
 using System.Diagnostics;
 using System.Linq;
+using OneLoRA.Training.Reporting;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;

@@ -217,3 +217,33 @@ public sealed class TrainerTests
         Assert.Throws<ArgumentException>(() => Evaluation.Differences(a, c));
     }
 }
+
+/// <summary>Heap measurements: not run beside other tests, whose allocations would move the process's heap.</summary>
+[CollectionDefinition(nameof(HeapCollection), DisableParallelization = true)]
+public sealed class HeapCollection;
+
+[Collection(nameof(HeapCollection))]
+public sealed class TensorMemoryTests
+{
+    [Fact]
+    public void The_tensor_memory_of_a_step_holds_at_least_the_gradients_and_the_AdamW_state()
+    {
+        if (!HeapMeter.Available) return;   // Linux with glibc ≥ 2.33 only
+        using var generator = new Generator(11);
+        using var module = nn.Linear(256, 256);
+        using (no_grad()) module.weight!.copy_(randn(256, 256, generator: generator) * 0.01);
+        using var inputs = randn(64, 256, generator: generator);
+        using var labels = randint(0, 256, [64], generator: generator);
+        var source = new BatchSource(labels, i => module.call(inputs.index(i)));
+        var quiet = TrainingProgress.Create(plain: true, TextWriter.Null);
+        var settings = new TrainingSettings { Steps = 3, Batch = 16, LearningRate = 1e-3, MemorySteps = 2 };
+
+        var measured = Trainer.Train(module, module.parameters(), source, settings, quiet);
+        // Independent lower bound: weight + bias gradients, and AdamW's exp_avg and exp_avg_sq of each, float32.
+        long parameterBytes = 4L * (256 * 256 + 256);
+        Assert.True(measured.TensorMemoryBytes >= 3 * parameterBytes, $"{measured.TensorMemoryBytes} bytes < 3 × {parameterBytes}");
+        Assert.True(measured.TensorMemoryBytes < 64L << 20, $"{measured.TensorMemoryBytes} bytes for a 256×256 Linear");
+
+        Assert.Equal(-1, Trainer.Train(module, module.parameters(), source, settings with { MemorySteps = 0 }, quiet).TensorMemoryBytes);
+    }
+}

@@ -178,4 +178,36 @@ public class CliTests
         Assert.Equal(labels.Count, labels.Distinct().Count());
         Assert.Equal(11, labels.Count);
     }
+
+    [Fact]
+    public void EveryPresetParsesToDistinctLabels()
+    {
+        var common = new RunOptions();
+        foreach (var preset in OneLoRA.Training.Comparison.ComparisonPresets.Names)
+        {
+            var labels = OneLoRA.Training.Comparison.ComparisonPresets.Expand(preset, CompareJob.DefaultMethods).Select(m => CompareJob.ParseMethod(m, common).MethodLabel).ToList();
+            Assert.Equal(labels.Count, labels.Distinct().Count());
+        }
+        Assert.Equal("None+norms", CompareJob.ParseMethod("none+norms", common).MethodLabel);
+        Assert.Equal("LoRA r=1+qkv", CompareJob.ParseMethod("lora+qkv", common).MethodLabel);
+        Assert.True(RunOptions.IsAttentionProjection("encoder.layer.0.attention.self.query"));
+        Assert.False(RunOptions.IsAttentionProjection("encoder.layer.0.attention.output.dense"));
+    }
+
+    [Fact]
+    public void CompareRejectsMethodsWithAPresetAndAnUnknownPreset()
+    {
+        foreach (var (args, message) in new[]
+                 {
+                     (new[] { "compare", "--methods", "onelora", "--preset", "combos" }, "--methods and --preset both given"),
+                     (new[] { "compare", "--preset", "nope" }, "--preset nope: unknown preset"),
+                     (new[] { "compare", "--seeds", "0" }, "--seeds 0"),
+                 })
+        {
+            var error = new StringWriter();
+            int code = TextClassifyCli.Run(args, new InvocationConfiguration { Output = TextWriter.Null, Error = error });
+            Assert.Equal(2, code);
+            Assert.Contains(message, error.ToString());
+        }
+    }
 }

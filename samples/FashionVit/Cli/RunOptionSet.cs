@@ -76,6 +76,8 @@ public sealed class RunOptionSet
     public Option<bool> TrainBiases { get; } = new("--train-biases") { Description = "Also train the biases of the adapted layers" };
     /// <summary>--train-scale</summary>
     public Option<bool> TrainScale { get; } = new("--train-scale") { Description = "Also train a per-output scale γ on every adapted layer" };
+    /// <summary>--attention-only</summary>
+    public Option<bool> AttentionOnly { get; } = new("--attention-only") { Description = "Adapt only the attention's query, key and value Linears (the paper's LoRA (QKV)), not every Linear" };
     /// <summary>--random-compression</summary>
     public Option<bool> RandomCompression { get; } = new("--random-compression") { Description = "1LoRA ablation: compress with a fixed random vector instead of ones (paper Table S1)" };
     /// <summary>--compression-seed</summary>
@@ -102,7 +104,7 @@ public sealed class RunOptionSet
     public IReadOnlyList<Option> All =>
     [
         Method, Rank, Alpha, Dropout, Lr, WeightDecay, Epochs, Steps, Batch, EvalBatch, TrainNorms, TrainBiases, TrainScale,
-        RandomCompression, CompressionSeed, MoRAType, MoRARankRule, Seed,
+        AttentionOnly, RandomCompression, CompressionSeed, MoRAType, MoRARankRule, Seed,
         Data, SourceClasses, TargetClasses, Shift, TrainLimit, TestLimit,
         Patch, Dim, Depth, Heads, MlpRatio, PretrainEpochs, PretrainSteps, PretrainLr, PretrainBatch, PretrainSeed,
         Threads, Device, Out, Cache, Plain,
@@ -148,6 +150,7 @@ public sealed class RunOptionSet
         TrainBiases = result.GetValue(TrainBiases),
         TrainScale = result.GetValue(TrainScale),
         RandomCompression = result.GetValue(RandomCompression),
+        AttentionOnly = result.GetValue(AttentionOnly),
         CompressionSeed = result.GetValue(CompressionSeed),
         MoRAType = result.GetValue(MoRAType),
         MoRARankRule = result.GetValue(MoRARankRule),
@@ -185,6 +188,7 @@ public sealed class RunOptionSet
         if (o.TrainBiases) args.Add("--train-biases");
         if (o.TrainScale) args.Add("--train-scale");
         if (o.RandomCompression) args.Add("--random-compression");
+        if (o.AttentionOnly) args.Add("--attention-only");
         if (o.DataDirectory is { } data) args.AddRange(["--data", data]);
         if (o.Out is { } output) args.AddRange(["--out", output]);
         if (o.Cache is { } cache) args.AddRange(["--cache", cache]);

@@ -93,6 +93,8 @@ public sealed record RunOptions
     public bool TrainBiases { get; init; }
     /// <summary>Also train a per-output scale γ on every adapted layer.</summary>
     public bool TrainScale { get; init; }
+    /// <summary>Adapt only the attention's query, key and value projections (the paper's "LoRA (QKV)", Fig. 4), not every Linear.</summary>
+    public bool AttentionOnly { get; init; }
     /// <summary>1LoRA: compress with a fixed random vector instead of ones (paper Table S1).</summary>
     public bool RandomCompression { get; init; }
     /// <summary>1LoRA: seed of the random compression vector.</summary>
@@ -134,6 +136,7 @@ public sealed record RunOptions
             if (TrainNorms) label += "+norms";
             if (TrainBiases) label += "+biases";
             if (TrainScale) label += "+scale";
+            if (AttentionOnly) label += "+qkv";
             return label;
         }
     }
@@ -192,6 +195,9 @@ public sealed record RunOptions
     public static string Slug(string label) =>
         string.Join("-", label.ToLowerInvariant().Split([' ', '=', '+', '.', '/', ':'], StringSplitOptions.RemoveEmptyEntries));
 
+    /// <summary>True for a layer path that <see cref="AttentionOnly"/> adapts: the last part is q, k, v.</summary>
+    public static bool IsAttentionProjection(string path) => path[(path.LastIndexOf('.') + 1)..] is "q" or "k" or "v";
+
     /// <summary>Checks every value; the error names the option and what was expected.</summary>
     /// <exception cref="OptionException">A value is out of range, a method is unknown, or class lists are invalid.</exception>
     public RunOptions Validate()
@@ -200,6 +206,8 @@ public sealed record RunOptions
             throw new OptionException($"--method {Method}: unknown method. Valid: {HeadOnly}, {string.Join(", ", PeftMethods.NamesAndAliases)}.");
         if (IsHeadOnly && (TrainNorms || TrainBiases || TrainScale || RandomCompression))
             throw new OptionException("--method head trains only the new head; --train-norms, --train-biases, --train-scale and --random-compression need a PEFT method.");
+        if (IsHeadOnly && AttentionOnly)
+            throw new OptionException("--method head adapts no layer; --attention-only needs a PEFT method.");
         CheckClasses("--source-classes", SourceClasses);
         CheckClasses("--target-classes", TargetClasses);
         try { SourceModel.Validate(); }

@@ -29,6 +29,9 @@ public static class FineTuneJob
     /// <summary>Name of the merged weights file in a run directory.</summary>
     public const string MergedWeightsFile = "model.safetensors";
 
+    /// <summary>Training steps over which the tensor memory is measured (<see cref="TrainingSettings.MemorySteps"/>).</summary>
+    public const int TensorMemorySteps = 3;
+
     /// <summary>Sets threads and returns the device, failing clearly when CUDA is asked for but absent (<see cref="Devices.Prepare"/>).</summary>
     /// <exception cref="OptionException">CUDA was asked for and is not available.</exception>
     public static Device Prepare(RunOptions options) => Devices.Prepare(options.Device, options.Threads);
@@ -38,7 +41,9 @@ public static class FineTuneJob
     {
         var attachment = options.IsHeadOnly
             ? Peft.Attach(model, [], new HeadOnlyMethod())
-            : model.AttachAdapters(PeftMethods.Create(options.ToPeftOptions()));
+            : options.AttentionOnly
+                ? Peft.Attach(model, model.CollectTargetLayers("").Where(l => RunOptions.IsAttentionProjection(l.Path)).ToList(), PeftMethods.Create(options.ToPeftOptions()))
+                : model.AttachAdapters(PeftMethods.Create(options.ToPeftOptions()));
         attachment.TrainFully("head", model.Head);
         return attachment;
     }
@@ -86,16 +91,19 @@ public static class FineTuneJob
             WeightDecay = options.WeightDecay,
             Seed = options.Seed,
             Phase = $"fine-tune {options.MethodLabel}",
+            MemorySteps = TensorMemorySteps,
         };
         var training = Trainer.Train(model, attachment.TrainableParameters(), train.Batches(model, device), settings, progress);
 
+        var evaluation = Stopwatch.StartNew();
         using var unmerged = Trainer.Evaluate(model, test.Batches(model, device), options.EvalBatch);
+        double evaluationSeconds = evaluation.Elapsed.TotalSeconds;
         Directory.CreateDirectory(outputDirectory);
         var adapterDirectory = Path.Combine(outputDirectory, AdapterFolder);
         model.SaveAdapters(adapterDirectory, baseModelNameOrPath: checkpoint.WeightsPath);
 
         // The head-only baseline has no adapters to merge: its merged model is the trained model.
-        if (attachment.Layers.Count > 0) model.MergeAdapters();
+        if (attachment.Layers.Count > 0) attachment.Merge();
         using var merged = Trainer.Evaluate(model, test.Batches(model, device), options.EvalBatch);
         var weightsPath = Path.Combine(outputDirectory, MergedWeightsFile);
         model.to(CPU);
@@ -117,6 +125,9 @@ public static class FineTuneJob
             LearningRate = options.LearningRate,
             FinalLoss = training.FinalLoss,
             TrainSeconds = training.Seconds,
+            EvaluationSeconds = evaluationSeconds,
+            TensorMemoryBytes = training.TensorMemoryBytes,
+            Seed = options.Seed,
             WallSeconds = wall.Elapsed.TotalSeconds,
             PretrainSeconds = pretrainSeconds,
             ImagesPerSecond = training.ExamplesPerSecond,

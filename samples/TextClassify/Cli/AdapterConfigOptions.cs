@@ -6,6 +6,7 @@ using System.IO;
 using System.Text.Json;
 using OneLoRA;
 using OneLoRA.Serialization;
+using OneLoRA.Training;
 using OneLoRA.Training.Cli;
 using TextClassify.Training;
 

@@ -8,6 +8,7 @@ using OneLoRA;
 using OneLoRA.Pretrained;
 using OneLoRA.Serialization;
 using OneLoRA.Training.Cli;
+using OneLoRA.Training.Comparison;
 using OneLoRA.Training.Reporting;
 using TextClassify.Training;
 
@@ -136,28 +137,37 @@ public static class TextClassifyCli
     private static Command CompareCommand()
     {
         var command = new Command("compare",
-            "Fine-tune several methods on the same data and budget, each in its own process (clean peak memory), " +
-            "and write compare.md, compare.json and compare.png into --out (default runs/<timestamp>-compare).");
+            "Fine-tune several methods on the same data and budget with --seeds seeds each, every run in its own process, " +
+            "interleaved (round robin over the methods within each seed), and write compare.md, compare.json, compare.png and " +
+            "compare-memory.png into --out (default runs/<timestamp>-compare).");
         var set = new RunOptionSet();
         set.AddTo(command);
-        var methods = new Option<string>("--methods")
+        var methods = new Option<string?>("--methods")
         {
-            Description = "Comma-separated methods; add combinations with + (norms, biases, scale, random, type6), e.g. head,onelora,onelora+norms,lora,mora+type6,full",
-            DefaultValueFactory = _ => string.Join(",", CompareJob.DefaultMethods),
+            Description = "Comma-separated methods; add combinations with + (norms, biases, scale, random, qkv, type6), e.g. head,onelora,onelora+norms,none+norms,lora+qkv,mora+type6,full " +
+                          $"(default: --preset main = {string.Join(",", CompareJob.DefaultMethods)})",
             HelpName = "LIST",
         };
+        var preset = new Option<string?>("--preset")
+        {
+            Description = "A paper comparison: main (the default list), combos (Tables S11/S12), compression (Table S1: summation vs random), budget (LoRA on query,key,value vs 1LoRA everywhere)",
+            HelpName = "NAME",
+        };
+        var seeds = new Option<int>("--seeds") { Description = "Seeds per method: --seed, --seed+1, ... (the paper: 4)", DefaultValueFactory = _ => 4, HelpName = "N" };
         command.Add(methods);
+        command.Add(preset);
+        command.Add(seeds);
         command.SetAction(r => Guard(() =>
         {
             var options = set.Bind(r);
-            if (Given(r, set.Method)) throw new OptionException("compare takes --methods LIST, not --method.");
-            var list = r.GetValue(methods)!.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
-            if (list.Length == 0) throw new OptionException("--methods: give at least one method.");
+            if (Given(r, set.Method)) throw new OptionException("compare takes --methods LIST or --preset NAME, not --method.");
+            var list = ComparisonPresets.Resolve(r.GetValue(methods), r.GetValue(preset), CompareJob.DefaultMethods);
+            var seedList = ComparisonSchedule.Seeds(r.GetValue(seeds), options.Seed);
             var output = options.Out ?? Path.Combine("runs", $"{DateTime.Now:yyyyMMdd-HHmmss}-compare");
             var progress = TrainingProgress.Create(plain: true, r.InvocationConfiguration.Output == Console.Out ? null : r.InvocationConfiguration.Output);
-            var results = CompareJob.Run(options with { Out = null }, list, output, progress);
-            progress.Results(results);
-            progress.Info($"Wrote {Path.Combine(output, "compare.md")}, compare.json and compare.png");
+            var report = CompareJob.Run(options with { Out = null }, list, seedList, output, progress);
+            progress.Info(MethodComparison.Markdown(report));
+            progress.Info($"Wrote {Path.Combine(output, MethodComparison.MarkdownFile)}, {MethodComparison.JsonFile}, {MethodComparison.PlotFile} and {MethodComparison.MemoryPlotFile}");
             return ExitCodes.Success;
         }, r.InvocationConfiguration.Error));
         return command;

@@ -64,7 +64,9 @@ public static class FineTuneJob
         if (options.MethodName is "LoRA" or "DoRA" || options.Dropout > 0) manual_seed(options.Seed);
         var attachment = options.IsHeadOnly
             ? Peft.Attach(model, [], new HeadOnlyMethod())
-            : model.AttachAdapters(PeftMethods.Create(options.ToPeftOptions()));
+            : options.AttentionOnly
+                ? Peft.Attach(model, model.CollectTargetLayers("").Where(l => RunOptions.IsAttentionProjection(l.Path)).ToList(), PeftMethods.Create(options.ToPeftOptions()))
+                : model.AttachAdapters(PeftMethods.Create(options.ToPeftOptions()));
         attachment.TrainFully("classifier", model.Classifier);
         return (model, attachment);
     }
@@ -101,6 +103,9 @@ public static class FineTuneJob
         return labels;
     }
 
+    /// <summary>Training steps over which the tensor memory is measured (<see cref="TrainingSettings.MemorySteps"/>).</summary>
+    public const int TensorMemorySteps = 3;
+
     /// <summary>Runs the job and writes its outputs under <paramref name="outputDirectory"/>.</summary>
     /// <exception cref="OptionException">The output folder cannot be written, or the device is unavailable.</exception>
     public static TextClassifyResult Run(RunOptions options, string outputDirectory, TrainingProgress progress)
@@ -136,6 +141,7 @@ public static class FineTuneJob
             WeightDecay = options.WeightDecay,
             Seed = options.Seed,
             Phase = $"fine-tune {options.MethodLabel}",
+            MemorySteps = TensorMemorySteps,
         };
         // The new head trains in its own AdamW group at --head-lr; the method's parameters at --lr.
         var headHandles = model.Classifier.parameters().Select(p => p.Handle).ToHashSet();
@@ -144,7 +150,9 @@ public static class FineTuneJob
         var methodParameters = trainable.Where(p => !headHandles.Contains(p.Handle)).ToList();
         var training = Trainer.Train(model, methodParameters, [(head, options.HeadLearningRate)], Batches(model, trainData, device), settings, progress);
 
+        var evaluation = Stopwatch.StartNew();
         using var unmerged = Trainer.Evaluate(model, Batches(model, testData, device), options.EvalBatch);
+        double evaluationSeconds = evaluation.Elapsed.TotalSeconds;
         var adapterDirectory = Path.Combine(outputDirectory, AdapterFolder);
         model.SaveAdapters(adapterDirectory, baseModelNameOrPath: BaseModelName);
         WriteLabels(adapterDirectory, task.Labels);
@@ -172,6 +180,9 @@ public static class FineTuneJob
             HeadLr = options.HeadLearningRate,
             FinalLoss = training.FinalLoss,
             TrainSeconds = training.Seconds,
+            EvaluationSeconds = evaluationSeconds,
+            TensorMemoryBytes = training.TensorMemoryBytes,
+            Seed = options.Seed,
             WallSeconds = wall.Elapsed.TotalSeconds,
             ExamplesPerSecond = training.ExamplesPerSecond,
             ExtractionSeconds = extractionSeconds,

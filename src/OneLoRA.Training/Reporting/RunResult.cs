@@ -34,6 +34,12 @@ public record RunResult
     public required double FinalLoss { get; init; }
     /// <summary>Seconds spent in the fine-tuning steps.</summary>
     public required double TrainSeconds { get; init; }
+    /// <summary>Seconds of the evaluation of the unmerged model on the test examples (the paper's time is train + validation: <see cref="TrainSeconds"/> + this).</summary>
+    public double EvaluationSeconds { get; init; }
+    /// <summary>Peak tensor bytes of a training step beyond the model's weights (<see cref="TrainingSettings.MemorySteps"/>, <see cref="HeapMeter"/>); −1 when not measured.</summary>
+    public long TensorMemoryBytes { get; init; } = -1;
+    /// <summary>The fine-tuning seed.</summary>
+    public int Seed { get; init; }
     /// <summary>Seconds of the whole command.</summary>
     public required double WallSeconds { get; init; }
     /// <summary>Peak resident memory of the process in bytes (VmHWM, see <see cref="PeakMemory"/>).</summary>

@@ -3,11 +3,11 @@ using OneLoRA;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 
-namespace TextClassify.Training;
+namespace OneLoRA.Training;
 
 /// <summary>
-/// The head-only baseline as a method that adapts nothing: attached to no layer, it freezes the whole encoder, and
-/// the new head (trained in full through <see cref="PeftAttachment.TrainFully"/>) is the only trainable part.
+/// The head-only baseline as a method that adapts nothing: attached to no layer, it freezes the whole model (backbone or encoder),
+/// and the new head (trained in full through <see cref="PeftAttachment.TrainFully"/>) is the only trainable part.
 /// Its adapter file holds just the head.
 /// </summary>
 public sealed class HeadOnlyMethod : IPeftMethod

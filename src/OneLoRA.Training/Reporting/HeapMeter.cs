@@ -2,7 +2,7 @@ using System;
 using System.Runtime.InteropServices;
 using System.Threading;
 
-namespace OneLoRA.Benchmarks;
+namespace OneLoRA.Training.Reporting;
 
 /// <summary>
 /// Bytes of native heap in use, from glibc's <c>mallinfo2</c>: <c>uordblks</c> (allocated from the arena) plus
@@ -12,7 +12,9 @@ namespace OneLoRA.Benchmarks;
 /// <see cref="Configure"/> makes the figure complete and stable, and must run before libtorch allocates: one arena
 /// (<c>M_ARENA_MAX = 1</c>; mallinfo2 reports the main arena only) and a fixed mmap threshold of 64 KiB (glibc would
 /// otherwise raise it dynamically and move large blocks between the two counters). Both slow allocation down, so
-/// memory is measured in its own mode, never while timing.
+/// the benchmarks measure memory in their own mode, never while timing. The training jobs set only the one arena
+/// (<c>MALLOC_ARENA_MAX=1</c> in the environment of <c>compare</c>'s children): the sum of the two counters is the
+/// in-use total whichever counter a block lands in, so the dynamic threshold changes no figure there.
 /// </para>
 /// </summary>
 public static class HeapMeter
