@@ -59,11 +59,15 @@ public abstract class LinearAdapter : nn.Module
     public bool IsActive => Enabled && !IsMerged;
 
     /// <summary>Adapter-wrapped forward, no hooks: the base output when merged or disabled, else <see cref="Adapt"/>.</summary>
-    public Tensor Forward(Linear layer, Tensor x)
-    {
-        var y = layer.forward(x);
-        return IsActive ? Adapt(layer, x, y) : y;
-    }
+    public Tensor Forward(Linear layer, Tensor x) => IsActive ? AdaptFromInput(layer, x) : layer.forward(x);
+
+    /// <summary>
+    /// The adapted output from the input alone: <c>Adapt(layer, x, layer.forward(x))</c> unless the method computes the
+    /// base output itself where that is cheaper (1LoRA does, on the flattened input; see <see cref="Methods.OneLoRA.OneLoRAAdapter"/>).
+    /// Used by the generated interceptors (<see cref="PeftRuntime.Forward"/>) and <see cref="Forward"/>; a forward hook,
+    /// which receives the base output, calls <see cref="Adapt"/>. An override must return what <see cref="Adapt"/> returns.
+    /// </summary>
+    public virtual Tensor AdaptFromInput(Linear layer, Tensor x) => Adapt(layer, x, layer.forward(x));
 
     /// <summary>
     /// The adapted output given the input and the base output <c>W0·x + β0</c>. Training-time path:

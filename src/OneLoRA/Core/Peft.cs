@@ -260,6 +260,27 @@ internal sealed class LayerSlot(PeftAdapterSet set)
     public Tensor Adapt(Linear layer, Tensor x, Tensor y, nn.Module? checkRoot)
     {
         if (Set.IsDisabled) return y;
+        var (first, more) = Active(layer, checkRoot);
+        if (first is null) return y;
+        if (more is null) return first.Adapt(layer, x, y);
+        return Combine(layer, x, y, first, more);
+    }
+
+    /// <summary>
+    /// The layer's output from its input: the base forward when nothing is active, one active adapter's
+    /// <see cref="LinearAdapter.AdaptFromInput"/> (which may compute the base output itself), else the sum of several.
+    /// </summary>
+    public Tensor Forward(Linear layer, Tensor x)
+    {
+        if (Set.IsDisabled) return layer.forward(x);
+        var (first, more) = Active(layer, null);
+        if (first is null) return layer.forward(x);
+        if (more is null) return first.AdaptFromInput(layer, x);
+        return Combine(layer, x, layer.forward(x), first, more);
+    }
+
+    private (LinearAdapter? First, List<LinearAdapter>? More) Active(Linear layer, nn.Module? checkRoot)
+    {
         LinearAdapter? first = null;
         List<LinearAdapter>? more = null;
         foreach (var a in Adapters)
@@ -269,8 +290,11 @@ internal sealed class LayerSlot(PeftAdapterSet set)
             if (first is null) first = a;
             else (more ??= []).Add(a);
         }
-        if (first is null) return y;
-        if (more is null) return first.Adapt(layer, x, y);
+        return (first, more);
+    }
+
+    private static Tensor Combine(Linear layer, Tensor x, Tensor y, LinearAdapter first, List<LinearAdapter> more)
+    {
         // Adapters may write into the base output (1LoRA's addmm_): each gets its own copy.
         var result = first.Adapt(layer, x, y.clone());
         foreach (var a in more) result = result + (a.Adapt(layer, x, y.clone()) - y);
@@ -285,7 +309,7 @@ public static class PeftRuntime
     public static Tensor Forward(Linear layer, Tensor x)
     {
         var slot = Peft.SlotFor(layer);
-        return slot is null ? layer.forward(x) : slot.Adapt(layer, x, layer.forward(x), null);
+        return slot is null ? layer.forward(x) : slot.Forward(layer, x);
     }
 
     /// <summary>

@@ -54,6 +54,9 @@ public sealed class ScaledAdapter : LinearAdapter
     public override Tensor Adapt(Linear layer, Tensor x, Tensor baseOutput) => inner.Adapt(layer, x, baseOutput).mul(gamma);
 
     /// <inheritdoc />
+    public override Tensor AdaptFromInput(Linear layer, Tensor x) => inner.AdaptFromInput(layer, x).mul(gamma);
+
+    /// <inheritdoc />
     protected override void MergeInto(Linear layer)
     {
         inner.Merge(layer);

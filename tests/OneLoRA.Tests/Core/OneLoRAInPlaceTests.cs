@@ -86,6 +86,56 @@ public sealed class OneLoRAInPlaceTests
         }
     }
 
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void A_3d_input_through_Adapt_or_AdaptFromInput_gives_float64_values_and_gradients(bool fromInput)
+    {
+        // AdaptFromInput (the generated interceptors' path) runs the base linear on the flattened input and updates that
+        // 2-D output in place; Adapt updates a view of the 3-D base output. Both must give the same numbers.
+        const int B = 2;
+        var (layer, adapter) = Adapted(8);
+        var x = Noise(9, B, N, K).requires_grad_(true);
+        var c = Noise(10, B, N, D);
+
+        var y = fromInput ? adapter.AdaptFromInput(layer, x) : adapter.Adapt(layer, x, layer.forward(x));
+        Assert.Equal(new long[] { B, N, D }, y.shape);
+        (y * c).sum().backward();
+
+        double[] w = Values(layer.weight!), beta = Values(layer.bias!), b = Values(adapter.DecompressionVector), xs = Values(x), cs = Values(c);
+        double[] ys = Values(y), gx = Values(x.grad!), gb = Values(adapter.DecompressionVector.grad!);
+        var expectedGb = new double[D];
+        for (int n = 0; n < B * N; n++)
+        {
+            double sum = 0;
+            for (int j = 0; j < K; j++) sum += xs[n * K + j];
+            for (int i = 0; i < D; i++)
+            {
+                double expected = beta[i] + b[i] * sum;
+                for (int j = 0; j < K; j++) expected += w[i * K + j] * xs[n * K + j];
+                Assert.Equal(expected, ys[n * D + i], 12);
+                expectedGb[i] += cs[n * D + i] * sum;
+            }
+            for (int j = 0; j < K; j++)
+            {
+                double expected = 0;
+                for (int i = 0; i < D; i++) expected += cs[n * D + i] * (w[i * K + j] + b[i]);
+                Assert.Equal(expected, gx[n * K + j], 12);
+            }
+        }
+        for (int i = 0; i < D; i++) Assert.Equal(expectedGb[i], gb[i], 12);
+    }
+
+    [Fact]
+    public void AdaptFromInput_on_a_non_contiguous_input_gives_the_same_values()
+    {
+        var (layer, adapter) = Adapted(11);
+        var x = Noise(12, 2, K, N).transpose(1, 2);   // [2, N, K], not contiguous
+        Assert.False(x.is_contiguous());
+        var expected = Values(adapter.Adapt(layer, x, layer.forward(x)));
+        Assert.Equal(expected, Values(adapter.AdaptFromInput(layer, x)));
+    }
+
     [Fact]
     public void A_non_contiguous_base_output_is_left_alone_and_the_result_is_right()
     {
