@@ -44,7 +44,7 @@ public static class ComparisonPlot
         count <= 10 ? new ScottPlot.Palettes.Category10().GetColor(index) : new ScottPlot.Palettes.Category20().GetColor(index);
 
     /// <summary>Writes the bubble chart as a PNG (headless; ScottPlot renders with SkiaSharp), atomically.</summary>
-    public static void Save(IReadOnlyList<MethodSummary> summaries, string path, string title = "Fine-tuning: accuracy vs. time", int width = 1000, int height = 620)
+    public static void Save(IReadOnlyList<MethodSummary> summaries, string path, string title = "Fine-tuning: accuracy vs. time", int width = 1250, int height = 620)
     {
         var plot = new Plot();
         var diameters = Diameters(summaries);
@@ -68,9 +68,12 @@ public static class ComparisonPlot
         plot.Title(title);
         plot.XLabel("train + validation time (s), mean over seeds");
         plot.YLabel("test accuracy (%), mean ± std");
-        plot.Legend.IsVisible = summaries.Count > 0;
-        plot.Legend.Alignment = Alignment.LowerRight;
-        plot.Legend.FontSize = 11;
+        if (summaries.Count > 0)
+        {
+            // Outside the data area, right of the axes, so that it never covers a bubble or an error bar.
+            plot.ShowLegend(Edge.Right);
+            plot.Legend.FontSize = 11;
+        }
         plot.Axes.Margins(0.25, 0.25);
         if (summaries.Count > 0)
         {
@@ -111,7 +114,7 @@ public static class ComparisonPlot
     }
 
     /// <summary>The bubble chart of single runs (one per method, no error bars).</summary>
-    public static void Save(IReadOnlyList<RunResult> results, string path, string title = "Fine-tuning: accuracy vs. time", int width = 1000, int height = 620) =>
+    public static void Save(IReadOnlyList<RunResult> results, string path, string title = "Fine-tuning: accuracy vs. time", int width = 1250, int height = 620) =>
         Save(MethodSummary.Of(results.Select(r => r.Method).Distinct().ToList(), results), path, title, width, height);
 
     private static void SaveAtomically(Plot plot, string path, int width, int height)
