@@ -138,10 +138,17 @@ public sealed class PeftAttachment
     /// <exception cref="AdapterMergeException">A layer cannot be unmerged; it is named and every weight is unchanged.</exception>
     public void Unmerge() => AllOrNothing(merge: false);
 
-    private void AllOrNothing(bool merge)
+    /// <summary>Throws when this adapter was deleted or unloaded: saving, loading, merging or unmerging it would act on modules the model no longer has.</summary>
+    /// <exception cref="InvalidOperationException">Deleted or unloaded; the message names the adapter and <paramref name="action"/>.</exception>
+    internal void RequireAttached(string action)
     {
         if (!IsAttached)
-            throw new InvalidOperationException($"Adapter '{Name}' was deleted or unloaded; it is no longer part of {Root.GetType().Name}.");
+            throw new InvalidOperationException($"Adapter '{Name}' was deleted or unloaded; it is no longer part of {Root.GetType().Name} and cannot be {action}.");
+    }
+
+    private void AllOrNothing(bool merge)
+    {
+        RequireAttached(merge ? "merged" : "unmerged");
         foreach (var l in Layers)
         {
             if (l.Adapter.IsMerged == merge)

@@ -78,7 +78,7 @@ public static class AdapterFiles
     /// atomically; everything is computed before the first file is touched. A LORA/VERA file holds only fields PEFT's
     /// config classes know; VeRA with <see cref="PeftOptions.VeRASaveProjection"/> false leaves the projections out.
     /// </summary>
-    /// <exception cref="InvalidOperationException">LoRA/DoRA/VeRA adapters with TrainScale (PEFT has no γ and would load the file without it).</exception>
+    /// <exception cref="InvalidOperationException">LoRA/DoRA/VeRA adapters with TrainScale (PEFT has no γ and would load the file without it), or the adapter was deleted or unloaded.</exception>
     /// <param name="attachment">The adapters to save.</param>
     /// <param name="directory">Target directory, created if needed.</param>
     /// <param name="adapterName">Adapter name; non-default names save into a subfolder of that name.</param>
@@ -86,6 +86,7 @@ public static class AdapterFiles
     public static void Save(this PeftAttachment attachment, string directory, string adapterName = DefaultAdapterName, string? baseModelNameOrPath = null)
     {
         ArgumentNullException.ThrowIfNull(attachment);
+        attachment.RequireAttached("saved");
         var target = AdapterDirectory(directory, adapterName);
         RefuseWhatPeftCannotRead(attachment);
         var tensors = Slots(attachment, includeShared: SavesProjections(attachment.Method.ConfigEntries)).Select(s => (s.Key, s.Targets[0])).ToList();
@@ -104,7 +105,7 @@ public static class AdapterFiles
     /// VeRA's projections are not read: the attached ones, drawn from the compared key, are PEFT's. Floating-point values convert to the model's dtype (an F32 file
     /// loads into an F64 model and the other way round); other dtypes must match.
     /// </summary>
-    /// <exception cref="InvalidOperationException">Some adapter is merged (loading would desynchronise the merged weights).</exception>
+    /// <exception cref="InvalidOperationException">Some adapter is merged (loading would desynchronise the merged weights), or the adapter was deleted or unloaded.</exception>
     /// <exception cref="FileNotFoundException">The directory lacks one of the two files.</exception>
     /// <exception cref="AdapterLoadException">Bad config, wrong peft_type, an unsupported field, a field that differs, or keys that do not fit.</exception>
     /// <exception cref="SafetensorsFormatException">The tensor file breaks the format.</exception>
@@ -115,6 +116,7 @@ public static class AdapterFiles
     public static void Load(this PeftAttachment attachment, string directory, string adapterName = DefaultAdapterName, bool allowNonFinite = false)
     {
         ArgumentNullException.ThrowIfNull(attachment);
+        attachment.RequireAttached("loaded into");
         var source = AdapterDirectory(directory, adapterName);
         var merged = attachment.Layers.Where(l => l.Adapter.IsMerged).Select(l => l.Path).ToList();
         if (merged.Count > 0)

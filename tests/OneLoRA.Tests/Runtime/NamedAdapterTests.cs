@@ -228,6 +228,30 @@ public sealed class NamedAdapterTests
     }
 
     [Fact]
+    public void A_deleted_adapter_cannot_be_saved_loaded_or_merged_and_nothing_is_written()
+    {
+        using var f = new Fixture();
+        using var dir = new TempDirectory();
+        var a = AttachTwo(f, out var b);
+        var kept = Path.Combine(dir.Path, "kept");
+        f.Net.AdapterSet().Save(kept);   // both adapters, while b exists
+        f.Net.DeleteAdapter("b");
+        var before = f.Output();
+
+        var target = Path.Combine(dir.Path, "after-delete");
+        var save = Assert.Throws<InvalidOperationException>(() => b.Save(target, "b"));
+        Assert.Contains("'b'", save.Message);
+        Assert.Contains("saved", save.Message);
+        Assert.False(Directory.Exists(target));
+        var load = Assert.Throws<InvalidOperationException>(() => b.Load(kept, "b"));
+        Assert.Contains("'b'", load.Message);
+        Assert.Contains("loaded", load.Message);
+        Assert.Contains("'b'", Assert.Throws<InvalidOperationException>(() => b.Merge()).Message);
+        AssertClose(before, f.Output(), 0);
+        AssertClose(f.Reference(Delta(a, "fc1"), Delta(a, "fc2")), f.Output());
+    }
+
+    [Fact]
     public void MergeAndUnload_leaves_a_plain_model_with_the_merged_outputs()
     {
         using var f = new Fixture();
