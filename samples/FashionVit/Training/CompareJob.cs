@@ -20,9 +20,8 @@ public sealed class CompareJob : IComparisonJob
     private readonly RunOptions common;
     private readonly IReadOnlyList<RunOptions> runs;
 
-    /// <summary>The default method list (<c>--preset main</c>): 1LoRA, LoRA (r from --rank), BitFit, full fine-tuning and the head-only baseline, where registered.</summary>
-    public static IReadOnlyList<string> DefaultMethods =>
-        new[] { "onelora", "lora", "bitfit", "full" }.Where(m => PeftMethods.TryResolve(m, out _)).Append(RunOptions.HeadOnly).ToList();
+    /// <summary>The default method list (<c>--preset main</c>): <see cref="ComparisonPresets.Main"/>, the 11 methods of the paper's main tables with the head-only baseline.</summary>
+    public static IReadOnlyList<string> DefaultMethods => ComparisonPresets.Main;
 
     /// <summary>
     /// Reads one method entry (<see cref="MethodEntry"/>): a method name or alias, optionally followed by combinations

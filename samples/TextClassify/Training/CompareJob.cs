@@ -23,9 +23,7 @@ public sealed class CompareJob : IComparisonJob
     /// The default list (<c>--preset main</c>): the head-only baseline, 1LoRA, 1LoRA with norms, LoRA (r from --rank),
     /// VeRA, DoRA, MoRA types 1 and 6, BitFit, DiffFit and full fine-tuning, where registered.
     /// </summary>
-    public static IReadOnlyList<string> DefaultMethods =>
-        new[] { RunOptions.HeadOnly, "onelora", "onelora+norms", "lora", "vera", "dora", "mora", "mora+type6", "bitfit", "difffit", "full" }
-            .Where(m => m == RunOptions.HeadOnly || PeftMethods.TryResolve(m.Split('+')[0], out _)).ToList();
+    public static IReadOnlyList<string> DefaultMethods => ComparisonPresets.Main;
 
     /// <summary>
     /// Reads one method entry (<see cref="MethodEntry"/>): a method name or alias, optionally followed by combinations

@@ -21,6 +21,15 @@ public static class ComparisonPresets
     /// <summary>The preset names.</summary>
     public static IReadOnlyList<string> Names { get; } = ["main", "combos", "compression", "budget"];
 
+    /// <summary>
+    /// The main tables' methods (Tables S2–S10) that both jobs use for <c>--preset main</c>: the head-only baseline
+    /// (<c>head</c>), 1LoRA, 1LoRA with norms, LoRA, VeRA, DoRA, MoRA types 1 and 6, BitFit, DiffFit and full
+    /// fine-tuning, less any method that is not registered.
+    /// </summary>
+    public static IReadOnlyList<string> Main =>
+        new[] { "head", "onelora", "onelora+norms", "lora", "vera", "dora", "mora", "mora+type6", "bitfit", "difffit", "full" }
+            .Where(m => m == "head" || PeftMethods.TryResolve(m.Split('+')[0], out _)).ToList();
+
     /// <summary>Tables S11/S12, in the paper's row order.</summary>
     public static IReadOnlyList<string> Combos { get; } =
     [
