@@ -59,4 +59,40 @@ public class EvaluateAdapterConfigTests
         Assert.Equal($"error: --adapter {empty}: no {AdapterFiles.ConfigFileName} there ({Path.Combine(empty, AdapterFiles.ConfigFileName)}); pass the adapter/ folder that finetune writes.", missing.Error.Trim());
         Assert.Empty(missing.Output);
     }
+
+    [Fact]
+    public void EvaluateReadsAttentionOnlyFromTheTargetModules()
+    {
+        using var dir = new TempDir();
+        var runDir = Path.Combine(dir.Path, "qkv");
+        var options = new RunOptions
+        {
+            Method = "lora", Rank = 1, Labels = Labels, MaxLen = 16, Steps = 10, Batch = 16, TestLimit = 100,
+            Threads = 1, Seed = 0, Out = runDir, Plain = true, AttentionOnly = true,
+        }.Validate();
+        var result = FineTuneJob.Run(options, runDir, TrainingProgress.Create(plain: true, new StringWriter()));
+        var adapter = Path.Combine(runDir, "adapter");
+        string[] evaluate = ["evaluate", "--adapter", adapter, "--labels", string.Join(",", Labels), "--max-len", "16", "--test-limit", "100", "--threads", "1"];
+
+        // No --attention-only: the file's target_modules (query, key, value of every layer) say it.
+        var (code, output, error) = CliTests.Run(evaluate);
+        Assert.True(code == 0, error);
+        Assert.StartsWith($"LoRA r=1+qkv adapter {adapter}", output);
+        Assert.Contains($"({(long)System.Math.Round(result.Accuracy * 100)}/100)", output);
+    }
+
+    [Theory]
+    [InlineData("[\"bert.encoder.layer.0.attention.self.query\", \"bert.encoder.layer.0.attention.self.key\", \"bert.encoder.layer.0.attention.self.value\"]", true)]
+    [InlineData("[\"query\", \"key\", \"value\"]", true)]
+    [InlineData("[\"query\", \"value\"]", false)]
+    [InlineData("[\"bert.encoder.layer.0.attention.self.query\", \"bert.encoder.layer.0.attention.self.key\", \"bert.encoder.layer.0.attention.self.value\", \"bert.encoder.layer.0.output.dense\"]", false)]
+    [InlineData("\"all-linear\"", false)]
+    [InlineData("\".*query|.*key|.*value\"", false)]
+    public void Attention_only_is_read_from_a_list_of_query_key_value_layers(string targets, bool expected)
+    {
+        using var dir = new TempDir();
+        var path = Path.Combine(dir.Path, AdapterFiles.ConfigFileName);
+        File.WriteAllText(path, $"{{\"peft_type\": \"LORA\", \"target_modules\": {targets}}}");
+        Assert.Equal(expected, AdapterConfigOptions.TargetsAttentionOnly(path));
+    }
 }

@@ -3,6 +3,7 @@ using System.Collections.Generic;
 using System.CommandLine;
 using System.Globalization;
 using System.IO;
+using System.Linq;
 using System.Text.Json;
 using OneLoRA;
 using OneLoRA.Serialization;
@@ -49,7 +50,9 @@ public static class AdapterConfigOptions
                 RandomCompression = p.RandomCompression, CompressionSeed = p.CompressionSeed,
                 MoRAType = p.MoRAType, MoRARankRule = p.MoRARankRule,
                 Seed = p.Method == "VeRA" ? (int)p.ProjectionPrngKey : options.Seed,
+                AttentionOnly = TargetsAttentionOnly(configPath),
             };
+            checks.Add((set.AttentionOnly, B(stated.AttentionOnly), B(options.AttentionOnly)));
             bool lora = p.Method is "LoRA" or "DoRA";
             if (lora || p.Method == "VeRA" || (p.Method == "MoRA" && p.MoRARankRule == MoRARankRule.MoRA)) checks.Add((set.Rank, I(p.Rank), I(options.Rank)));
             // --alpha 0 means alpha = rank; the file holds the resolved alpha.
@@ -78,6 +81,34 @@ public static class AdapterConfigOptions
                 throw new OptionException($"{option.Name} {value}: {configPath} states {file}; leave {option.Name} out (the adapter directory gives it) or give {file}.");
         }
         return stated.Validate();
+    }
+
+    /// <summary>
+    /// True when the file's <c>target_modules</c> is a list of layer names that are all attention projections and name
+    /// each of query, key and value (what <c>finetune --attention-only</c> writes): the run was attention-only. A regex,
+    /// <c>all-linear</c> or any other layer means every Linear; the load itself then checks the exact target set.
+    /// </summary>
+    public static bool TargetsAttentionOnly(string configPath)
+    {
+        try
+        {
+            using var document = JsonDocument.Parse(File.ReadAllText(configPath));
+            if (document.RootElement.ValueKind != JsonValueKind.Object
+                || !document.RootElement.TryGetProperty("target_modules", out var targets) || targets.ValueKind != JsonValueKind.Array)
+                return false;
+            var names = new List<string>();
+            foreach (var t in targets.EnumerateArray())
+            {
+                if (t.ValueKind != JsonValueKind.String) return false;
+                names.Add(t.GetString()!);
+            }
+            var lastParts = names.Select(n => n[(n.LastIndexOf('.') + 1)..]).ToHashSet(StringComparer.Ordinal);
+            return names.Count > 0 && names.All(RunOptions.IsAttentionProjection) && lastParts.SetEquals(["query", "key", "value"]);
+        }
+        catch (JsonException)
+        {
+            return false; // ReadOptions reports the malformed file by name.
+        }
     }
 
     private static string? PeftType(string configPath)
