@@ -203,4 +203,13 @@ public sealed class ComparisonTests : IDisposable
         Assert.True(d[2].Capped);
         Assert.Equal(ComparisonPlot.MinDiameter, d[3].Diameter);
     }
+
+    [Fact]
+    public void Twenty_methods_get_twenty_different_colours()
+    {
+        var colours = Enumerable.Range(0, 20).Select(i => ComparisonPlot.ColorOf(i, 20).ToHex()).ToList();
+        Assert.Equal(20, colours.Distinct().Count());
+        // The first ten are Category10's hues whatever the count (head and 1LoRA never share a hue).
+        Assert.Equal(Enumerable.Range(0, 10).Select(i => ComparisonPlot.ColorOf(i, 5).ToHex()), colours.Take(10));
+    }
 }

@@ -39,9 +39,12 @@ public static class ComparisonPlot
         }).ToList();
     }
 
-    /// <summary>The colour of method <paramref name="index"/> of <paramref name="count"/> (Category10, Category20 beyond 10 methods).</summary>
+    /// <summary>
+    /// The colour of method <paramref name="index"/> of <paramref name="count"/>: Category10's ten hues for the first ten
+    /// methods, then Category20's light tints of those hues (methods 11–20), so that the first ten never share a hue.
+    /// </summary>
     public static Color ColorOf(int index, int count) =>
-        count <= 10 ? new ScottPlot.Palettes.Category10().GetColor(index) : new ScottPlot.Palettes.Category20().GetColor(index);
+        index < 10 ? new ScottPlot.Palettes.Category10().GetColor(index) : new ScottPlot.Palettes.Category20().GetColor(2 * (index - 10) + 1);
 
     /// <summary>Writes the bubble chart as a PNG (headless; ScottPlot renders with SkiaSharp), atomically.</summary>
     public static void Save(IReadOnlyList<MethodSummary> summaries, string path, string title = "Fine-tuning: accuracy vs. time", int width = 1250, int height = 620)
