@@ -103,4 +103,16 @@ public sealed class EvaluateAdapterConfigTests : IDisposable
         }
         return (process.ExitCode, output.Result, error.Result);
     }
+
+    [Theory]
+    [InlineData("[\"blocks.0.q\", \"blocks.0.k\", \"blocks.0.v\", \"blocks.1.q\", \"blocks.1.k\", \"blocks.1.v\"]", true)]
+    [InlineData("[\"blocks.0.q\", \"blocks.0.v\"]", false)]
+    [InlineData("[\"blocks.0.q\", \"blocks.0.k\", \"blocks.0.v\", \"blocks.0.fc1\"]", false)]
+    [InlineData("\"all-linear\"", false)]
+    public void Attention_only_is_read_from_the_target_modules(string targets, bool expected)
+    {
+        var path = Path.Combine(root, "adapter_config.json");
+        File.WriteAllText(path, $"{{\"peft_type\": \"LORA\", \"target_modules\": {targets}}}");
+        Assert.Equal(expected, FashionVit.Cli.AdapterConfigOptions.TargetsAttentionOnly(path));
+    }
 }

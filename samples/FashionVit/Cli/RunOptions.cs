@@ -28,7 +28,7 @@ public enum DomainShift
 public sealed record RunOptions
 {
     /// <summary>The method name meaning "train only a new head, no adapters" (the baseline).</summary>
-    public const string HeadOnly = "head";
+    public const string HeadOnly = OneLoRA.Training.Cli.AdapterMethodSettings.HeadOnlyName;
 
     // ---- data ----
     /// <summary>Fashion-MNIST directory (<c>--data</c>); null searches $FASHION_MNIST_DIR, then the Debian package's folder.</summary>

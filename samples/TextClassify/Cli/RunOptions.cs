@@ -18,7 +18,7 @@ namespace TextClassify.Cli;
 public sealed record RunOptions
 {
     /// <summary>The method name meaning "train only a new head, no adapters" (the baseline).</summary>
-    public const string HeadOnly = "head";
+    public const string HeadOnly = OneLoRA.Training.Cli.AdapterMethodSettings.HeadOnlyName;
 
     // ---- data ----
     /// <summary>A TSV file of <c>text&lt;TAB&gt;label</c> lines (<c>--data</c>); null means WordNet's noun supersenses.</summary>
